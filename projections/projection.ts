@@ -1,0 +1,17 @@
+// The one shape of a read-model builder (STYLE.md). The engine owns checkpoints, transactions, batching, locking
+// and rebuilds; a projection only knows its tables and how one event changes them.
+import type { StoredEvent } from '../infra/eventstore/port.ts';
+import type { SqlExecutor } from '../infra/sql/port.ts';
+
+export interface Projection {
+  /** Stable name: the checkpoint and advisory-lock key. */
+  readonly name: string;
+  /** Event types this projection applies; others only advance its checkpoint. */
+  readonly handles: readonly string[];
+  /** Tables emptied by a rebuild, in an order that respects foreign keys. */
+  readonly tables: readonly string[];
+  /** Idempotent DDL (CREATE TABLE IF NOT EXISTS …), run before the first event. */
+  setup(db: SqlExecutor): Promise<void>;
+  /** Applies one event inside the engine's transaction, which also stores the checkpoint. */
+  apply(event: StoredEvent, tx: SqlExecutor): Promise<void>;
+}
