@@ -1,11 +1,12 @@
-// SqlDatabase over a node-postgres pool.
+// SqlDatabase over a node-postgres pool; sessions get their own client outside the pool, so a long-lived lock
+// holder never takes a pool slot and dies with its connection (and its locks) on its own.
 import pg from 'pg';
-import type { SqlDatabase, SqlExecutor, SqlResult } from './port.ts';
+import type { SqlDatabase, SqlExecutor, SqlResult, SqlSession } from './port.ts';
 
 // int8 (bigint) arrives as a string by default; keep it that way (positions and revisions exceed 2^53) and let
 // callers convert with BigInt where they mean it.
 
-function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
+function executor(client: pg.Pool | pg.PoolClient | pg.Client): SqlExecutor {
   return {
     async query<Row>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> {
       const result = await client.query(text, params as unknown[] | undefined);
@@ -14,19 +15,29 @@ function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
   };
 }
 
+async function inTransaction<T>(client: pg.PoolClient | pg.Client, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work(executor(client));
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
 export interface PgDatabaseOptions {
   max?: number;
   applicationName?: string;
 }
 
 export function createPgDatabase(connectionString: string, options: PgDatabaseOptions = {}): SqlDatabase & { pool: pg.Pool } {
-  const pool = new pg.Pool({
-    connectionString,
-    max: options.max ?? 20,
-    application_name: options.applicationName ?? 'incident-platform',
-  });
+  const applicationName = options.applicationName ?? 'incident-platform';
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 20, application_name: applicationName });
   // An idle client losing its connection must not crash the process; the next query reports the failure.
   pool.on('error', () => undefined);
+  const sessions = new Set<pg.Client>();
   const base = executor(pool);
   return {
     pool,
@@ -34,13 +45,7 @@ export function createPgDatabase(connectionString: string, options: PgDatabaseOp
     async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
-        const result = await work(executor(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+        return await inTransaction(client, work);
       } finally {
         client.release();
       }
@@ -58,7 +63,39 @@ export function createPgDatabase(connectionString: string, options: PgDatabaseOp
         client.release(broken);
       }
     },
+    async session(): Promise<SqlSession> {
+      // keepAlive: a holder behind a dead network must lose its connection (and locks) rather than hang forever.
+      const client = new pg.Client({ connectionString, application_name: `${applicationName}:session`, keepAlive: true });
+      const lost = new AbortController();
+      const onLost = (): void => lost.abort(new Error('session connection lost'));
+      client.on('error', onLost);
+      client.on('end', onLost);
+      await client.connect();
+      sessions.add(client);
+      const session = executor(client);
+      return {
+        query: session.query,
+        transaction: (work) => inTransaction(client, work),
+        async tryAdvisoryLock(key) {
+          const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
+            key.toString(),
+          ]);
+          return rows[0]?.locked === true;
+        },
+        async advisoryUnlock(key) {
+          await client.query('SELECT pg_advisory_unlock($1::bigint)', [key.toString()]);
+        },
+        lost: lost.signal,
+        async release() {
+          if (!sessions.delete(client)) return;
+          // Closing the connection releases every session lock server-side.
+          await client.end().catch(() => undefined);
+        },
+      };
+    },
     async close() {
+      await Promise.all([...sessions].map((client) => client.end().catch(() => undefined)));
+      sessions.clear();
       await pool.end();
     },
   };
