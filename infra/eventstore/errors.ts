@@ -37,3 +37,16 @@ export class StoreUnavailableError extends EventStoreError {
 export class DataDirectoryLockedError extends EventStoreError {
   override name = 'DataDirectoryLockedError';
 }
+
+/** A read was asked for something malformed: a position that is not one of ours, a negative maxCount. */
+export class InvalidReadError extends EventStoreError {
+  override name = 'InvalidReadError';
+}
+
+/**
+ * An append inside a caller's transaction met a concurrent writer it cannot wait out without breaking the order of
+ * the log; roll the transaction back and run it again.
+ */
+export class TransactionConflictError extends EventStoreError {
+  override name = 'TransactionConflictError';
+}

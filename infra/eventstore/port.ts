@@ -92,6 +92,11 @@ export interface SubscribeOptions {
 }
 
 export interface EventStore {
+  /**
+   * Appends the whole batch or nothing. A batch whose event ids are all stored already in this stream is a retry and
+   * returns the original result without writing; a batch that is only partly stored is refused with
+   * InvalidAppendError (nothing written). Bad input is refused with InvalidAppendError before anything is written.
+   */
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<StoredEvent>;
   readAll(options?: ReadAllOptions): AsyncIterable<StoredEvent>;

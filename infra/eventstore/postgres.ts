@@ -1,0 +1,79 @@
+// The `postgres` backend: the shared SQL event store (sql.ts) on a node-postgres pool, with one dedicated LISTEN
+// connection per store (outside the pool) waking every live subscription of the store.
+import pg from 'pg';
+import { createPgDatabase } from '../sql/pg.ts';
+import type { SqlDatabase } from '../sql/port.ts';
+import type { EventStore } from './port.ts';
+import { createSqlEventStore, type NotificationSource } from './sql.ts';
+
+export { appendInTransaction, isConnectionFailure } from './sql.ts';
+
+export interface PostgresEventStoreOptions {
+  /** Rows per read query (default 1000). */
+  pageSize?: number;
+  /** Fallback poll interval of live subscriptions in ms (default 250). */
+  pollIntervalMs?: number;
+}
+
+function listenWith(config: pg.ClientConfig): NotificationSource {
+  return {
+    async listen(channel, onNotify, onLost) {
+      const client = new pg.Client(config);
+      let stopped = false;
+      const lost = () => {
+        if (stopped) return;
+        stopped = true;
+        onLost();
+        client.end().catch(() => undefined);
+      };
+      client.on('error', lost);
+      client.on('end', lost);
+      client.on('notification', (message) => {
+        if (message.channel === channel) onNotify();
+      });
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${channel}`);
+      } catch (error) {
+        stopped = true;
+        await client.end().catch(() => undefined);
+        throw error;
+      }
+      return async () => {
+        stopped = true;
+        await client.end();
+      };
+    },
+  };
+}
+
+/**
+ * An event store on `db`, which the caller keeps owning (close it after the store). Live subscriptions listen for
+ * appends of other processes when `db` exposes its pg pool (as createPgDatabase's does); otherwise they poll.
+ */
+export function createPostgresEventStore(
+  db: SqlDatabase & { pool?: pg.Pool },
+  options: PostgresEventStoreOptions = {},
+): Promise<EventStore> {
+  return createSqlEventStore(db, {
+    ...options,
+    notifications: db.pool ? listenWith(db.pool.options) : undefined,
+    announceAppends: true,
+  });
+}
+
+/** An event store with its own pool on `connectionString` (DATABASE_URL); close() closes the pool too. */
+export async function openPostgresEventStore(connectionString: string, options: PostgresEventStoreOptions = {}): Promise<EventStore> {
+  const db = createPgDatabase(connectionString, { applicationName: 'incident-platform-eventstore' });
+  try {
+    return await createSqlEventStore(db, {
+      ...options,
+      notifications: listenWith(db.pool.options),
+      announceAppends: true,
+      onClose: () => db.close(),
+    });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

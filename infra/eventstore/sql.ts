@@ -1,0 +1,613 @@
+// The event store on PostgreSQL-compatible SQL, shared by the `postgres` backend (node-postgres pool) and the
+// `embedded` one (PGlite): the same schema and statements run on both.
+//
+// Gap-free reading: every row records the id of the transaction that wrote it. Readers only return rows whose
+// transaction id is below the xmin of their snapshot, i.e. rows of transactions that have all finished, and page
+// by (transaction_id, global_position). A transaction that drew its sequence numbers early but commits late has a
+// transaction id that holds xmin back until it commits, so no reader can move past its rows before they are visible.
+import type { SqlDatabase, SqlExecutor } from '../sql/port.ts';
+import { StoreUnavailableError, TransactionConflictError, InvalidAppendError, InvalidReadError, WrongExpectedRevisionError } from './errors.ts';
+import { chainEvents, GENESIS_HASH } from './hash-chain.ts';
+import type {
+  AppendOptions,
+  AppendResult,
+  EventFilter,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  Position,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoredEvent,
+  SubscribeOptions,
+} from './port.ts';
+import { START } from './port.ts';
+import { decodePosition, positionSql } from './position.ts';
+import { prepareAppend, type PreparedAppend } from './validation.ts';
+
+export const NOTIFY_CHANNEL = 'eventstore_appended';
+const TABLE = 'eventstore.events';
+const MAX_REVISION = '9223372036854775807';
+const DEFAULT_PAGE_SIZE = 1000;
+const DEFAULT_POLL_INTERVAL_MS = 250;
+const HEAD_CACHE_SIZE = 10_000;
+/** Lost races before an 'any' append gives up; each lost race means another writer made progress. */
+const MAX_APPEND_ATTEMPTS = 100;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schema
+
+const SCHEMA_LOCK_KEY = 0x6576_656e_7473; // "events": one fixed advisory lock key for schema creation
+
+const SCHEMA_STATEMENTS = [
+  'CREATE SCHEMA IF NOT EXISTS eventstore',
+  `CREATE TABLE IF NOT EXISTS ${TABLE} (
+    global_position bigserial NOT NULL,
+    transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    stream_id text COLLATE "C" NOT NULL,
+    revision bigint NOT NULL,
+    event_id uuid NOT NULL,
+    type text NOT NULL,
+    data jsonb NOT NULL,
+    metadata jsonb NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT events_event_id_key UNIQUE (event_id),
+    CONSTRAINT events_stream_revision_key UNIQUE (stream_id, revision)
+  )`,
+  // The C collation lets the (stream_id, revision) index serve `LIKE 'prefix%'` for stream-prefix filters.
+  `CREATE INDEX IF NOT EXISTS events_position_idx ON ${TABLE} (transaction_id, global_position)`,
+];
+
+/** Creates the schema if missing; idempotent, and safe when several processes start at once. */
+export async function ensureSchema(db: SqlDatabase): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
+    for (const statement of SCHEMA_STATEMENTS) await tx.query(statement);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+
+const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
+  '57P01', // admin_shutdown (pg_terminate_backend)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+const UNAVAILABLE_MESSAGE = /connection terminated|not queryable|connection error|timeout exceeded when trying to connect/i;
+
+function errorCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** True when the error means the database could not be reached or the connection was lost. */
+export function isConnectionFailure(error: unknown): boolean {
+  const code = errorCode(error);
+  if (code !== undefined && (code.startsWith('08') || UNAVAILABLE_CODES.has(code))) return true;
+  return error instanceof Error && UNAVAILABLE_MESSAGE.test(error.message);
+}
+
+const isUniqueViolation = (error: unknown): boolean => errorCode(error) === '23505';
+
+function unavailable(error: unknown, operation: string): unknown {
+  if (!isConnectionFailure(error)) return error;
+  return new StoreUnavailableError(`event store unavailable during ${operation}: ${(error as Error).message}`, { cause: error });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Appending
+
+interface StreamHead {
+  /** -1n when the stream does not exist. */
+  revision: bigint;
+  hash: string;
+}
+
+const NO_STREAM: StreamHead = { revision: -1n, hash: GENESIS_HASH };
+
+interface StoredRef {
+  eventId: string;
+  streamId: string;
+  revision: bigint;
+  position: Position;
+}
+
+interface StreamState {
+  head: StreamHead;
+  /** The head was written by a transaction that started writing after the caller's own (see appendInTransaction). */
+  headIsNewer: boolean;
+  /** Events of the batch that are already stored. */
+  stored: StoredRef[];
+}
+
+const POSITION_COLUMN = positionSql('transaction_id', 'global_position');
+
+// One round trip: the stream's head and which of the batch's ids are already stored.
+const STATE_SQL = `
+  (SELECT 'head' AS kind, event_id::text AS event_id, stream_id, revision::text AS revision,
+          metadata->>'hash' AS hash, ${POSITION_COLUMN} AS position,
+          coalesce(transaction_id > pg_current_xact_id_if_assigned(), false) AS newer
+     FROM ${TABLE} e WHERE stream_id = $1 ORDER BY e.revision DESC LIMIT 1)
+  UNION ALL
+  (SELECT 'stored', event_id::text, stream_id, revision::text, NULL, ${POSITION_COLUMN}, false
+     FROM ${TABLE} WHERE event_id = ANY($2::uuid[]))`;
+
+interface StateRow {
+  kind: 'head' | 'stored';
+  event_id: string;
+  stream_id: string;
+  revision: string;
+  hash: string | null;
+  position: Position;
+  newer: boolean;
+}
+
+async function readState(executor: SqlExecutor, batch: PreparedAppend): Promise<StreamState> {
+  const { rows } = await executor.query<StateRow>(STATE_SQL, [batch.streamId, batch.ids]);
+  const state: StreamState = { head: NO_STREAM, headIsNewer: false, stored: [] };
+  for (const row of rows) {
+    if (row.kind === 'head') {
+      state.head = { revision: BigInt(row.revision), hash: row.hash ?? '' };
+      state.headIsNewer = row.newer;
+    } else {
+      state.stored.push({ eventId: row.event_id, streamId: row.stream_id, revision: BigInt(row.revision), position: row.position });
+    }
+  }
+  return state;
+}
+
+/** A batch whose ids are all stored in this stream is a retry: answer with the original result. */
+function replayResult(batch: PreparedAppend, stored: readonly StoredRef[]): AppendResult | undefined {
+  if (stored.length === 0) return undefined;
+  if (stored.length === batch.ids.length && stored.every((ref) => ref.streamId === batch.streamId)) {
+    const last = stored.reduce((a, b) => (b.revision > a.revision ? b : a));
+    return { nextRevision: last.revision, position: last.position };
+  }
+  const example = stored[0] as StoredRef;
+  throw new InvalidAppendError(
+    `${stored.length} of the ${batch.ids.length} event ids are already stored (e.g. ${example.eventId} in ${example.streamId} ` +
+      `at revision ${example.revision}); a batch must be entirely new or an exact retry of an earlier append to ${batch.streamId}`,
+  );
+}
+
+function satisfies(expected: ExpectedRevision, actual: bigint): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return actual < 0n;
+  if (expected === 'stream_exists') return actual >= 0n;
+  return expected === actual;
+}
+
+// The guard compares the stream's last revision with the head the hashes were chained onto. It is an uncorrelated
+// subquery, so PostgreSQL evaluates it once, before the first row (and its sequence number) is produced: a refused
+// append burns no positions. A concurrent writer that passes the same guard collides on (stream_id, revision).
+function insertSql(notify: boolean): string {
+  return `
+  WITH inserted AS (
+    INSERT INTO ${TABLE} (stream_id, revision, event_id, type, data, metadata)
+    SELECT $1, $2::int8 + e.ordinality, e.event_id, e.type, e.data, e.metadata
+      FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e(event_id, type, data, metadata, ordinality)
+     WHERE (SELECT coalesce(max(revision), -1) FROM ${TABLE} WHERE stream_id = $1) = $2::int8
+    RETURNING global_position
+  )
+  SELECT ${positionSql('pg_current_xact_id_if_assigned()', 'max(global_position)')} AS position${
+    notify ? `, pg_notify('${NOTIFY_CHANNEL}', '')::text AS notified` : ''
+  } FROM inserted`;
+}
+
+const INSERT_SQL = insertSql(false);
+const INSERT_AND_NOTIFY_SQL = insertSql(true);
+
+/** The batch's result, or undefined when the head moved since it was read (nothing was written). */
+async function insertBatch(
+  executor: SqlExecutor,
+  batch: PreparedAppend,
+  head: StreamHead,
+  sql: string,
+): Promise<{ result: AppendResult; lastHash: string } | undefined> {
+  const chained = chainEvents(batch.events, head.hash);
+  const { rows } = await executor.query<{ position: Position | null }>(sql, [
+    batch.streamId,
+    head.revision.toString(),
+    batch.ids,
+    batch.events.map((event) => event.type),
+    batch.events.map((event) => event.data),
+    chained.metadata,
+  ]);
+  const position = rows[0]?.position;
+  if (position === null || position === undefined) return undefined;
+  return { result: { nextRevision: head.revision + BigInt(batch.events.length), position }, lastHash: chained.lastHash };
+}
+
+const randomDelay = (maxMs: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * maxMs));
+
+/**
+ * Appends inside the caller's transaction, so the events commit or roll back with the caller's other writes; a NOTIFY
+ * issued in the same transaction wakes subscribers once it commits. Each attempt runs under a savepoint, so a lost
+ * race (a unique violation) does not abort the caller's transaction. Throws TransactionConflictError when the stream
+ * was appended by a transaction that started writing after this one: appending now would put these events before
+ * that one in the global order, so the caller must roll back and retry.
+ */
+export async function appendInTransaction(
+  tx: SqlExecutor,
+  streamId: string,
+  events: readonly NewEvent[],
+  options: AppendOptions,
+): Promise<AppendResult> {
+  const batch = prepareAppend(streamId, events, options.expectedRevision);
+  try {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const state = await readState(tx, batch);
+      const replay = replayResult(batch, state.stored);
+      if (replay) return replay;
+      if (!satisfies(batch.expectedRevision, state.head.revision)) {
+        throw new WrongExpectedRevisionError(batch.streamId, batch.expectedRevision, state.head.revision);
+      }
+      if (state.headIsNewer) break;
+      await tx.query('SAVEPOINT eventstore_append');
+      try {
+        const inserted = await insertBatch(tx, batch, state.head, INSERT_AND_NOTIFY_SQL);
+        await tx.query('RELEASE SAVEPOINT eventstore_append');
+        if (inserted) return inserted.result;
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        await tx.query('ROLLBACK TO SAVEPOINT eventstore_append');
+      }
+    }
+  } catch (error) {
+    throw unavailable(error, `append to ${streamId}`);
+  }
+  throw new TransactionConflictError(
+    `stream ${streamId} was appended concurrently by a transaction ordered after this one; roll back and retry`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading
+
+interface EventRow {
+  position: Position;
+  id: string;
+  stream_id: string;
+  revision: string;
+  type: string;
+  data: StoredEvent['data'];
+  metadata: StoredEvent['metadata'];
+  recorded_at: Date;
+}
+
+// Output names equal column names (revision::text AS revision), so ORDER BY and WHERE qualify the table's column.
+const EVENT_COLUMNS = `${POSITION_COLUMN} AS position, event_id AS id, stream_id, revision::text AS revision, type, data, metadata, recorded_at`;
+const VISIBLE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
+
+function toEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    streamId: row.stream_id,
+    revision: BigInt(row.revision),
+    position: row.position,
+    recordedAt: row.recorded_at,
+    data: row.data,
+    metadata: row.metadata,
+  };
+}
+
+function escapeLike(prefix: string): string {
+  return prefix.replace(/[\\%_]/g, (character) => `\\${character}`);
+}
+
+/** The WHERE clause and parameters of an $all read after `after`, filters applied in SQL. */
+function allCondition(after: Position, filter: EventFilter | undefined): { where: string; params: unknown[] } {
+  const { transactionId, globalPosition } = decodePosition(after);
+  const params: unknown[] = [transactionId, globalPosition];
+  let where = `${VISIBLE} AND (transaction_id, global_position) > ($1::xid8, $2::int8)`;
+  if (filter?.streamPrefix !== undefined && filter.streamPrefix !== '') {
+    params.push(`${escapeLike(filter.streamPrefix)}%`);
+    where += ` AND stream_id LIKE $${params.length}`;
+  }
+  if (filter?.types !== undefined) {
+    params.push([...filter.types]);
+    where += ` AND type = ANY($${params.length}::text[])`;
+  }
+  return { where, params };
+}
+
+function checkCount(maxCount: number | undefined): number {
+  if (maxCount === undefined) return Number.POSITIVE_INFINITY;
+  if (!Number.isInteger(maxCount) || maxCount < 0) throw new InvalidReadError(`maxCount must be an integer >= 0, got ${maxCount}`);
+  return maxCount;
+}
+
+/**
+ * Yields pages from `fetch` until one comes back short. The next page is requested as soon as the previous one
+ * arrives, so the database works on it while the consumer handles the current one.
+ */
+async function* pages<T>(limit: number, pageSize: number, fetch: (size: number, last: T | undefined) => Promise<T[]>): AsyncGenerator<T> {
+  let remaining = limit;
+  let size = Math.min(pageSize, remaining);
+  if (size <= 0) return;
+  let pending: Promise<T[]> | undefined = fetch(size, undefined);
+  while (pending) {
+    const page: T[] = await pending;
+    remaining -= page.length;
+    const nextSize = Math.min(pageSize, remaining);
+    pending = page.length === size && nextSize > 0 ? fetch(nextSize, page[page.length - 1]) : undefined;
+    // An abandoned prefetch must not surface as an unhandled rejection.
+    pending?.catch(() => undefined);
+    size = nextSize;
+    yield* page;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wake-ups for live subscriptions
+
+/** Where notifications of appends by other connections or processes come from. */
+export interface NotificationSource {
+  /** Starts listening; `onNotify` on every notification, `onLost` when the listening connection goes away. */
+  listen(channel: string, onNotify: () => void, onLost: () => void): Promise<() => Promise<void>>;
+}
+
+class Wakeups {
+  /** Bumped on every wake, so a subscriber that read before a wake does not then sleep through it. */
+  version = 0;
+  private readonly waiters = new Set<() => void>();
+
+  wake(): void {
+    this.version++;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  /** Resolves on the next wake after `sinceVersion`, after `timeoutMs`, or when `signal` aborts. */
+  wait(sinceVersion: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (this.version !== sinceVersion || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The store
+
+export interface SqlEventStoreOptions {
+  /** Notifications of appends made through other connections (other processes, appendInTransaction). */
+  notifications?: NotificationSource;
+  /**
+   * Send a NOTIFY after appends so subscribers in other processes wake at once. It is sent outside the append's
+   * transaction and coalesced (at most one in flight), because a NOTIFY inside each append would serialise commits.
+   */
+  announceAppends?: boolean;
+  /** Rows per read query. */
+  pageSize?: number;
+  /** How often a live subscription polls when nothing woke it (visibility can be held back by an open transaction). */
+  pollIntervalMs?: number;
+  /** Runs after close() has stopped the store, e.g. to close a database the store owns. */
+  onClose?: () => Promise<void>;
+}
+
+export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStoreOptions = {}): Promise<EventStore> {
+  await ensureSchema(db);
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const wakeups = new Wakeups();
+  const closing = new AbortController();
+
+  // Heads of streams this store appended to or read to the end: the append's guard verifies them, so a stale entry
+  // costs one extra round trip, never a wrong write. Map order makes it an LRU.
+  const heads = new Map<string, StreamHead>();
+  const remember = (streamId: string, head: StreamHead) => {
+    heads.delete(streamId);
+    heads.set(streamId, head);
+    if (heads.size > HEAD_CACHE_SIZE) heads.delete(heads.keys().next().value as string);
+  };
+
+  let announcing: Promise<void> | undefined;
+  let announceAgain = false;
+  const announce = () => {
+    if (!options.announceAppends || closing.signal.aborted) return;
+    if (announcing) {
+      announceAgain = true;
+      return;
+    }
+    announcing = (async () => {
+      do {
+        announceAgain = false;
+        await db.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, '']).catch(() => undefined);
+      } while (announceAgain && !closing.signal.aborted);
+      announcing = undefined;
+    })();
+  };
+
+  let listening: 'idle' | 'starting' | 'listening' = 'idle';
+  let starting: Promise<void> | undefined;
+  let stopListening: (() => Promise<void>) | undefined;
+  const listen = () => {
+    const source = options.notifications;
+    if (!source || listening !== 'idle' || closing.signal.aborted) return;
+    listening = 'starting';
+    const lost = () => {
+      listening = 'idle';
+      stopListening = undefined;
+    };
+    starting = source.listen(NOTIFY_CHANNEL, () => wakeups.wake(), lost).then(
+      async (stop) => {
+        if (closing.signal.aborted) return stop();
+        listening = 'listening';
+        stopListening = stop;
+      },
+      // Subscriptions fall back to polling; the next wait tries to listen again.
+      lost,
+    );
+  };
+
+  async function append(streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions): Promise<AppendResult> {
+    const batch = prepareAppend(streamId, events, appendOptions?.expectedRevision);
+    // The first attempt trusts the cached head (or, for no_stream, that there is none): one round trip.
+    let head = heads.get(batch.streamId) ?? (batch.expectedRevision === 'no_stream' ? NO_STREAM : undefined);
+    let fresh = false;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (head === undefined) {
+          const state = await readState(db, batch);
+          const replay = replayResult(batch, state.stored);
+          if (replay) return replay;
+          head = state.head;
+          fresh = true;
+        }
+        if (!satisfies(batch.expectedRevision, head.revision)) {
+          if (fresh) throw new WrongExpectedRevisionError(batch.streamId, batch.expectedRevision, head.revision);
+          head = undefined;
+          continue;
+        }
+        let inserted: Awaited<ReturnType<typeof insertBatch>>;
+        try {
+          inserted = await insertBatch(db, batch, head, INSERT_SQL);
+        } catch (error) {
+          if (!isUniqueViolation(error)) throw error;
+        }
+        if (inserted) {
+          remember(batch.streamId, { revision: inserted.result.nextRevision, hash: inserted.lastHash });
+          wakeups.wake();
+          announce();
+          return inserted.result;
+        }
+        // Another writer moved the stream, or some ids are stored already: look again.
+        heads.delete(batch.streamId);
+        head = undefined;
+        if (attempt >= MAX_APPEND_ATTEMPTS) {
+          throw new StoreUnavailableError(`stream ${batch.streamId} is too contended: ${attempt} appends in a row lost the race`);
+        }
+        if (attempt > 2) await randomDelay(Math.min(2 ** attempt, 50));
+      }
+    } catch (error) {
+      // The outcome of an interrupted append is unknown; the retry re-reads (and recognises its own ids).
+      if (isConnectionFailure(error)) heads.delete(batch.streamId);
+      throw unavailable(error, `append to ${batch.streamId}`);
+    }
+  }
+
+  async function query<Row>(sql: string, params: unknown[], operation: string): Promise<Row[]> {
+    try {
+      return (await db.query<Row>(sql, params)).rows;
+    } catch (error) {
+      throw unavailable(error, operation);
+    }
+  }
+
+  async function* readStream(streamId: string, readOptions: ReadStreamOptions = {}): AsyncGenerator<StoredEvent> {
+    const limit = checkCount(readOptions.maxCount);
+    const backwards = readOptions.direction === 'backwards';
+    const sql = backwards
+      ? `SELECT ${EVENT_COLUMNS} FROM ${TABLE} e WHERE stream_id = $1 AND e.revision <= $2::int8 AND e.revision >= $3::int8
+         ORDER BY e.revision DESC LIMIT $4`
+      : `SELECT ${EVENT_COLUMNS} FROM ${TABLE} e WHERE stream_id = $1 AND e.revision >= $2::int8 AND e.revision <= $3::int8
+         ORDER BY e.revision LIMIT $4`;
+    const start = readOptions.fromRevision?.toString() ?? (backwards ? MAX_REVISION : '0');
+    const end = readOptions.toRevision?.toString() ?? (backwards ? '0' : MAX_REVISION);
+    const fetch = (size: number, last: StoredEvent | undefined) => {
+      const from = last === undefined ? start : (backwards ? last.revision - 1n : last.revision + 1n).toString();
+      return query<EventRow>(sql, [streamId, from, end, size], `read of ${streamId}`).then((rows) => rows.map(toEvent));
+    };
+    let last: StoredEvent | undefined;
+    let count = 0;
+    for await (const event of pages(limit, pageSize, fetch)) {
+      last = event;
+      count++;
+      yield event;
+    }
+    // Reaching the end of a stream shows its head: the next append to it needs no extra round trip.
+    if (!backwards && readOptions.toRevision === undefined && count < limit && last !== undefined) {
+      remember(streamId, { revision: last.revision, hash: last.metadata.hash });
+    }
+  }
+
+  function readPage(after: Position, filter: EventFilter | undefined, size: number): Promise<StoredEvent[]> {
+    const { where, params } = allCondition(after, filter);
+    params.push(size);
+    const sql = `SELECT ${EVENT_COLUMNS} FROM ${TABLE} WHERE ${where} ORDER BY transaction_id, global_position LIMIT $${params.length}`;
+    return query<EventRow>(sql, params, 'read of $all').then((rows) => rows.map(toEvent));
+  }
+
+  async function* readAll(readOptions: ReadAllOptions = {}): AsyncGenerator<StoredEvent> {
+    const limit = checkCount(readOptions.maxCount);
+    const after = readOptions.after ?? START;
+    decodePosition(after);
+    yield* pages(limit, pageSize, (size, last: StoredEvent | undefined) => readPage(last?.position ?? after, readOptions.filter, size));
+  }
+
+  // A live page also reports the newest visible position in the same snapshot: when the page is short, everything
+  // up to there has been seen, so a filtered subscription moves past non-matching rows instead of rescanning them.
+  async function livePage(after: Position, filter: EventFilter | undefined): Promise<{ events: StoredEvent[]; seenUpTo: Position }> {
+    const { where, params } = allCondition(after, filter);
+    params.push(pageSize);
+    const sql = `
+      (SELECT ${EVENT_COLUMNS} FROM ${TABLE} WHERE ${where} ORDER BY transaction_id, global_position LIMIT $${params.length})
+      UNION ALL
+      (SELECT ${POSITION_COLUMN}, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ${TABLE} WHERE ${VISIBLE}
+        ORDER BY transaction_id DESC, global_position DESC LIMIT 1)`;
+    const rows = await query<EventRow | { position: Position; id: null }>(sql, params, 'subscription to $all');
+    const events = rows.filter((row): row is EventRow => row.id !== null).map(toEvent);
+    const head = rows.find((row) => row.id === null)?.position ?? START;
+    const lastEvent = events[events.length - 1]?.position ?? after;
+    return { events, seenUpTo: events.length < pageSize && head > lastEvent ? head : lastEvent };
+  }
+
+  async function* subscribeAll(subscribeOptions: SubscribeOptions): AsyncGenerator<StoredEvent> {
+    let cursor = subscribeOptions.after ?? START;
+    decodePosition(cursor);
+    const signal = subscribeOptions.signal ? AbortSignal.any([subscribeOptions.signal, closing.signal]) : closing.signal;
+    while (!signal.aborted) {
+      listen();
+      const seen = wakeups.version;
+      const page = await livePage(cursor, subscribeOptions.filter);
+      for (const event of page.events) {
+        if (signal.aborted) return;
+        yield event;
+      }
+      cursor = page.seenUpTo;
+      if (page.events.length < pageSize) await wakeups.wait(seen, pollIntervalMs, signal);
+    }
+  }
+
+  async function headPosition(): Promise<Position> {
+    const rows = await query<{ position: Position }>(
+      `SELECT ${POSITION_COLUMN} AS position FROM ${TABLE} WHERE ${VISIBLE} ORDER BY transaction_id DESC, global_position DESC LIMIT 1`,
+      [],
+      'head position',
+    );
+    return rows[0]?.position ?? START;
+  }
+
+  async function close(): Promise<void> {
+    if (closing.signal.aborted) return;
+    closing.abort();
+    wakeups.wake();
+    await announcing;
+    await starting;
+    await stopListening?.().catch(() => undefined);
+    await options.onClose?.();
+  }
+
+  return { append, readStream, readAll, subscribeAll, headPosition, close };
+}
