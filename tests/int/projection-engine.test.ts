@@ -164,8 +164,7 @@ describe('projection engine on PostgreSQL', { skip }, () => {
 
     const rebuilt = await running.rebuild('counting');
 
-    assert.equal(rebuilt.events, 260);
-    assert.equal(rebuilt.position, head);
+    assert.deepEqual([rebuilt.events, rebuilt.applied, rebuilt.position], [280, 260, head]);
     assert.deepEqual(await countedRows(db), before);
     assert.equal((await countedState(db)).total, total);
     assert.equal(await appliedInOrder(db), true);
@@ -174,7 +173,7 @@ describe('projection engine on PostgreSQL', { skip }, () => {
     await running.stop();
     await db.query('DELETE FROM counting_events WHERE event_id IN (SELECT event_id FROM counting_events LIMIT 7)');
     const offline = await engine().rebuild('counting');
-    assert.equal(offline.events, 260);
+    assert.equal(offline.applied, 260);
     assert.deepEqual(await countedRows(db), before);
   });
 
