@@ -1,11 +1,12 @@
 // `npm run bench -- eventstore [--backend postgres|embedded] [--events N] [--seconds S]`
 //
 // One JSON line per backend: our store's append (1 writer, 32 writers, batches of 100), $all read, catch-up
-// subscription and projection rebuild rates, against two references measured in the same run:
+// subscription and projection rebuild rates, against references measured in the same run:
 // - the peer, Emmett's PostgreSQL event store, on its own fresh database of the same server (postgres line only);
-// - the raw limits of the same engine: the same rows by plain INSERT … SELECT unnest(…) into a copy of our events
-//   table, and one plain SELECT of every row.
-// Every database is created for the run and dropped after it (the embedded one lives in a temporary directory).
+// - the raw limits of the same engine: the rows our store wrote, re-inserted by plain INSERT … SELECT unnest(…) into
+//   a copy of its events table, and one plain SELECT of every row.
+// Each comparison runs interleaved in rounds (ours, reference, ours, …), so a busy machine slows both alike. Every
+// database is created for the run and dropped after it; the embedded one lives in a temporary directory.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,19 +18,19 @@ import type { SqlDatabase, SqlExecutor } from '../../infra/sql/port.ts';
 import { createProjectionEngine } from '../../projections/engine.ts';
 import type { Projection } from '../../projections/projection.ts';
 import { createTestDatabase } from '../support/services.ts';
-import { openEmmett } from './support/emmett.ts';
+import { openEmmett, type EmmettTarget } from './support/emmett.ts';
 import { EVENT_TYPES } from './support/events.ts';
-import { machineInfo, measure, ratio } from './support/measure.ts';
-import { rawInsertBatch, rawSelect } from './support/raw.ts';
+import { interleave, machineInfo, rate, ratio, timed, type Sample } from './support/measure.ts';
+import { createRawCopy } from './support/raw.ts';
 import { appendBatches, appendSingle, readAllOnce, type BenchTarget } from './support/workloads.ts';
 
 type Backend = 'postgres' | 'embedded';
 
 interface Settings {
   backends: Backend[];
-  /** Events appended in batches (and re-inserted raw). */
+  /** Events appended in batches by each contender (and re-inserted raw). */
   events: number;
-  /** Length of each time-boxed single-event append loop. */
+  /** Length of each time-boxed single-event append workload. */
   seconds: number;
 }
 
@@ -37,17 +38,22 @@ const BATCH_SIZE = 100;
 const WRITERS = 32;
 /** Connections for our store and for Emmett alike: one per concurrent writer. */
 const POOL_SIZE = WRITERS;
-/** Emmett's $all page; ours pages by 1000 rows as well (sql.ts). */
+/** Emmett's $all page; ours pages by 1000 rows too (sql.ts). */
 const EMMETT_READ_BATCH = 1000;
+/** Rounds of the interleaved append comparisons, and of the read-side ones (each read covers the whole log). */
+const APPEND_ROUNDS = 5;
+const READ_ROUNDS = 2;
+
+const USAGE = 'usage: npm run bench -- eventstore [--backend postgres|embedded] [--events N] [--seconds S]';
 
 function parseArgs(args: readonly string[]): Settings {
-  const settings: Settings = { backends: ['postgres', 'embedded'], events: 30_000, seconds: 5 };
+  const settings: Settings = { backends: ['postgres', 'embedded'], events: 50_000, seconds: 5 };
   for (let index = 0; index < args.length; index += 2) {
     const [flag, value] = [args[index], args[index + 1]];
     if (flag === '--backend' && (value === 'postgres' || value === 'embedded')) settings.backends = [value];
-    else if (flag === '--events' && Number(value) > 0) settings.events = Number(value);
+    else if (flag === '--events' && Number(value) >= BATCH_SIZE * APPEND_ROUNDS) settings.events = Number(value);
     else if (flag === '--seconds' && Number(value) > 0) settings.seconds = Number(value);
-    else throw new Error(`usage: npm run bench -- eventstore [--backend postgres|embedded] [--events N] [--seconds S]`);
+    else throw new Error(USAGE);
   }
   return settings;
 }
@@ -88,8 +94,9 @@ async function eventsTable(db: SqlExecutor): Promise<string> {
     `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables
       WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`,
   );
-  if (rows.length !== 1) throw new Error(`expected the store's one table, found: ${rows.map((row) => row.name).join(', ')}`);
-  return (rows[0] as { name: string }).name;
+  const [only] = rows;
+  if (only === undefined || rows.length > 1) throw new Error(`expected one table, found: ${rows.map((row) => row.name).join(', ')}`);
+  return only.name;
 }
 
 async function databaseVersion(db: SqlExecutor): Promise<string> {
@@ -97,82 +104,102 @@ async function databaseVersion(db: SqlExecutor): Promise<string> {
   return rows[0]?.version.split(' on ')[0] ?? 'unknown';
 }
 
-/** Our store's workloads, in an order that leaves the batch-appended rows first in the table for the raw copy. */
-async function measureStore(db: SqlDatabase, store: EventStore, settings: Settings) {
-  const table = await eventsTable(db);
-  const target = storeTarget(store);
-  const batch = await appendBatches(target, settings.events, BATCH_SIZE);
-  const single = await appendSingle(target, 1, settings.seconds);
-  const concurrent = await appendSingle(target, WRITERS, settings.seconds);
-  const readAll = await readAllOnce(target);
-  const total = readAll.events;
-  const catchUp = await measure(async () => {
+/** A catch-up subscription from the start of the log to its head as it is now. */
+async function catchUp(store: EventStore): Promise<Sample> {
+  const head = await store.headPosition();
+  return timed(async () => {
     let count = 0;
-    for await (const _event of store.subscribeAll({})) if (++count === total) break;
+    for await (const event of store.subscribeAll({})) {
+      count++;
+      if (event.position >= head) break;
+    }
     return count;
   });
-  const engine = createProjectionEngine({ store, db, projections: [eventCounts] });
-  const rebuild = await measure(async () => (await engine.rebuild(eventCounts.name)).events);
-  await engine.stop();
-  const rawInsert = await rawInsertBatch(db, table, batch.events, BATCH_SIZE);
-  const rawRead = await rawSelect(db, table);
-  return {
-    append_single_eps: single.eps,
-    append_single_32w_eps: concurrent.eps,
-    append_batch_eps: batch.eps,
-    read_all_eps: readAll.eps,
-    subscribe_catchup_eps: catchUp.eps,
-    projection_rebuild_eps: rebuild.eps,
-    raw_insert_batch_eps: rawInsert.eps,
-    raw_select_eps: rawRead.eps,
-    events_in_log: total,
-  };
 }
 
-async function measureEmmett(settings: Settings) {
-  const database = await createTestDatabase('bench_emmett');
+type Figures = Record<string, number>;
+type Steps = Record<string, (round: number) => Promise<Sample>>;
+
+/** Every workload against our store on `db`, with Emmett (when given) and the raw limits interleaved. */
+async function measureBackend(db: SqlDatabase, store: EventStore, emmett: EmmettTarget | undefined, settings: Settings) {
+  const table = await eventsTable(db);
+  const raw = await createRawCopy(db, table);
+  const ours = storeTarget(store);
+  const perRound = Math.floor(settings.events / APPEND_ROUNDS);
+  const withPeer = (steps: Steps, peerSteps: (peer: EmmettTarget) => Steps): Steps =>
+    emmett === undefined ? steps : { ...steps, ...peerSteps(emmett) };
   try {
-    const emmett = await openEmmett(database.url, POOL_SIZE, EMMETT_READ_BATCH);
-    try {
-      const batch = await appendBatches(emmett, settings.events, BATCH_SIZE);
-      const concurrent = await appendSingle(emmett, WRITERS, settings.seconds);
-      const readAll = await readAllOnce(emmett);
-      return { emmett_append_single_32w_eps: concurrent.eps, emmett_append_batch_eps: batch.eps, emmett_read_all_eps: readAll.eps };
-    } finally {
-      await emmett.close();
-    }
+    // Batches first: the raw copy re-inserts exactly the rows our store wrote in the same round.
+    const batch = await interleave(
+      APPEND_ROUNDS,
+      withPeer(
+        {
+          append_batch_eps: () => appendBatches(ours, perRound, BATCH_SIZE),
+          raw_insert_batch_eps: () => raw.insertNext(perRound, BATCH_SIZE),
+        },
+        (peer) => ({ emmett_append_batch_eps: () => appendBatches(peer, perRound, BATCH_SIZE) }),
+      ),
+    );
+    const single = rate(await appendSingle(ours, 1, settings.seconds));
+    const concurrent = await interleave(
+      APPEND_ROUNDS,
+      withPeer(
+        { append_single_32w_eps: () => appendSingle(ours, WRITERS, settings.seconds / APPEND_ROUNDS) },
+        (peer) => ({ emmett_append_single_32w_eps: () => appendSingle(peer, WRITERS, settings.seconds / APPEND_ROUNDS) }),
+      ),
+    );
+    const engine = createProjectionEngine({ store, db, projections: [eventCounts] });
+    const reads = await interleave(
+      READ_ROUNDS,
+      withPeer(
+        {
+          read_all_eps: () => readAllOnce(ours),
+          raw_select_eps: () => raw.selectAll(),
+          subscribe_catchup_eps: () => catchUp(store),
+          projection_rebuild_eps: () => timed(async () => (await engine.rebuild(eventCounts.name)).events),
+        },
+        (peer) => ({ emmett_read_all_eps: () => readAllOnce(peer) }),
+      ),
+    );
+    await engine.stop();
+    const figures: Figures = { append_single_eps: single, ...batch, ...concurrent, ...reads };
+    return { ...figures, events_in_log: (await readAllOnce(ours)).events };
   } finally {
-    await database.drop();
+    await raw.drop();
   }
 }
 
-async function postgresFigures(settings: Settings) {
-  const database = await createTestDatabase('bench_eventstore');
+async function postgresLine(settings: Settings) {
+  const ours = await createTestDatabase('bench_eventstore');
+  const peer = await createTestDatabase('bench_emmett');
   try {
-    const db = createPgDatabase(database.url, { max: POOL_SIZE, applicationName: 'bench-eventstore' });
+    const db = createPgDatabase(ours.url, { max: POOL_SIZE, applicationName: 'bench-eventstore' });
+    const emmett = await openEmmett(peer.url, POOL_SIZE, EMMETT_READ_BATCH);
     try {
       const store = await createPostgresEventStore(db);
       try {
-        return { database: await databaseVersion(db), ...(await measureStore(db, store, settings)) };
+        return { database: await databaseVersion(db), ...(await measureBackend(db, store, emmett, settings)) };
       } finally {
         await store.close();
       }
     } finally {
+      await emmett.close();
       await db.close();
     }
   } finally {
-    await database.drop();
+    await ours.drop();
+    await peer.drop();
   }
 }
 
-async function embeddedFigures(settings: Settings) {
+async function embeddedLine(settings: Settings) {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-eventstore-'));
   try {
     const db = await openEmbeddedDatabase(dataDir);
     try {
       const store = await createEmbeddedEventStore(db);
       try {
-        return { database: `PGlite (${await databaseVersion(db)})`, ...(await measureStore(db, store, settings)) };
+        return { database: `PGlite (${await databaseVersion(db)})`, ...(await measureBackend(db, store, undefined, settings)) };
       } finally {
         await store.close();
       }
@@ -184,8 +211,8 @@ async function embeddedFigures(settings: Settings) {
   }
 }
 
-function target(measured: number | undefined, factor: number, reference: number | undefined) {
-  const value = ratio(measured, reference);
+function target(figures: Figures, measured: string, factor: number, reference: string) {
+  const value = ratio(figures[measured] ?? 0, figures[reference]);
   return { ratio: value, target: factor, met: value === null ? null : value >= factor };
 }
 
@@ -193,25 +220,24 @@ export async function run(args: readonly string[]): Promise<void> {
   const settings = parseArgs(args);
   for (const backend of settings.backends) {
     const machine = machineInfo();
-    const started = new Date();
-    const ours = backend === 'postgres' ? await postgresFigures(settings) : await embeddedFigures(settings);
-    // Emmett runs on PostgreSQL only; the embedded line has no peer.
-    const peer = backend === 'postgres' ? await measureEmmett(settings) : undefined;
-    const figures = { ...ours, ...peer };
+    const date = new Date().toISOString();
+    const { database, ...figures } = backend === 'postgres' ? await postgresLine(settings) : await embeddedLine(settings);
     console.log(
       JSON.stringify({
         benchmark: 'eventstore',
         backend,
-        date: started.toISOString(),
+        date,
         machine,
+        database,
         sizes: { batch_events: settings.events, batch_size: BATCH_SIZE, single_seconds: settings.seconds, writers: WRITERS },
         ...figures,
+        // Emmett runs on PostgreSQL only: on the embedded line its ratios are null.
         targets: {
-          append_batch_vs_emmett: target(figures.append_batch_eps, 1.3, peer?.emmett_append_batch_eps),
-          append_batch_vs_raw_insert: target(figures.append_batch_eps, 0.8, figures.raw_insert_batch_eps),
-          append_single_32w_vs_emmett: target(figures.append_single_32w_eps, 1.3, peer?.emmett_append_single_32w_eps),
-          read_all_vs_raw_select: target(figures.read_all_eps, 0.8, figures.raw_select_eps),
-          projection_rebuild_vs_read_all: target(figures.projection_rebuild_eps, 0.5, figures.read_all_eps),
+          append_batch_vs_emmett: target(figures, 'append_batch_eps', 1.3, 'emmett_append_batch_eps'),
+          append_batch_vs_raw_insert: target(figures, 'append_batch_eps', 0.8, 'raw_insert_batch_eps'),
+          append_single_32w_vs_emmett: target(figures, 'append_single_32w_eps', 1.3, 'emmett_append_single_32w_eps'),
+          read_all_vs_raw_select: target(figures, 'read_all_eps', 0.8, 'raw_select_eps'),
+          projection_rebuild_vs_read_all: target(figures, 'projection_rebuild_eps', 0.5, 'read_all_eps'),
         },
       }),
     );

@@ -1,8 +1,8 @@
 // The append and read workloads, written once against a small target interface so that our stores and the peer
-// (Emmett's PostgreSQL event store) run exactly the same events in the same pattern.
+// (Emmett's PostgreSQL event store) run the same kind of events in the same pattern.
 import type { NewEvent } from '../../../infra/eventstore/port.ts';
 import { incidentEvents, incidentStream } from './events.ts';
-import { measure, timeBoxed } from './measure.ts';
+import { timeBoxed, timed, type Sample } from './measure.ts';
 
 export interface BenchTarget {
   /** Appends `events` to `streamId`, whose last revision is `revision` (-1n: the stream is new). */
@@ -15,7 +15,7 @@ export interface BenchTarget {
 const EVENTS_PER_STREAM = 20;
 
 /** `writers` concurrent writers, each appending one event per call to its own streams, for `seconds`. */
-export function appendSingle(target: BenchTarget, writers: number, seconds: number) {
+export function appendSingle(target: BenchTarget, writers: number, seconds: number): Promise<Sample> {
   const cursors = Array.from({ length: writers }, () => ({ streamId: incidentStream(), revision: -1n }));
   return timeBoxed(writers, seconds, async (writer) => {
     const cursor = cursors[writer];
@@ -30,18 +30,18 @@ export function appendSingle(target: BenchTarget, writers: number, seconds: numb
   });
 }
 
-/** `total` events appended `batchSize` per call, each call a fresh stream; the events are made before timing. */
-export function appendBatches(target: BenchTarget, total: number, batchSize: number) {
+/** `total` events appended `batchSize` per call, each call a new stream; the events are made before timing. */
+export function appendBatches(target: BenchTarget, total: number, batchSize: number): Promise<Sample> {
   const batches = Array.from({ length: Math.ceil(total / batchSize) }, () => ({
     streamId: incidentStream(),
     events: incidentEvents(batchSize),
   }));
-  return measure(async () => {
+  return timed(async () => {
     for (const batch of batches) await target.append(batch.streamId, batch.events, -1n);
     return batches.length * batchSize;
   });
 }
 
-export function readAllOnce(target: BenchTarget) {
-  return measure(() => target.readAll());
+export function readAllOnce(target: BenchTarget): Promise<Sample> {
+  return timed(() => target.readAll());
 }
