@@ -10,7 +10,6 @@ import {
 } from '../domain/incident/index.ts';
 import type { StoredEvent } from '../infra/eventstore/port.ts';
 import { streamIdOf } from '../infra/eventstore/stream-name.ts';
-import type { SqlExecutor } from '../infra/sql/port.ts';
 import type { Projection } from './projection.ts';
 import { ForeignStreamError, tenantStream } from './tenant-stream.ts';
 
@@ -113,12 +112,26 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS incident_suspect_changes_by_change ON incident_suspect_changes (tenant_id, change_id)',
 ];
 
-/** Where one event lands: its tenant and incident, and the envelope fields rows record. */
-interface Target {
-  tenantId: string;
-  incidentId: string;
-  streamId: string;
-  stored: StoredEvent;
+// Every event is one statement: `gate` moves the incident to the event's version (or inserts it), and only if it
+// did do the detail change and the timeline entry follow. So a stale re-delivery changes nothing, and, with no
+// statement waiting on another's answer, the engine can pipeline a batch's events instead of one round trip each.
+// Parameters $1..$9 are the same for every event (see `envelope`); an effect appends its own with `Params.add`.
+const TIMELINE = `INSERT INTO incident_timeline (tenant_id, incident_id, revision, position, event_id, at, type, actor_id,
+    actor_kind, text)`;
+
+class Params {
+  constructor(readonly values: unknown[]) {}
+  /** The placeholder of a new parameter (cast it where PostgreSQL cannot infer a non-text type: a SELECT list). */
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** $1 tenant, $2 incident id, $3 revision, $4 position, $5 instant, $6 event id, $7 type, $8 actor id, $9 actor kind. */
+function envelope(stored: StoredEvent, tenantId: string, incidentId: string, instant: string): Params {
+  const { actor } = stored.metadata;
+  return new Params([tenantId, incidentId, stored.revision.toString(), stored.position, instant, stored.id, stored.type, actor.id, actor.kind]);
 }
 
 // Column changes as an event makes them; the keys become column names, so they are only ever written in code.
@@ -143,202 +156,163 @@ type StepChanges = {
   reason?: string;
 };
 
-const INCIDENT_PREFIX = streamIdOf(INCIDENT_CATEGORY, '');
-
-function target(stored: StoredEvent): Target {
-  const { tenantId, streamId } = tenantStream(stored);
-  if (!streamId.startsWith(INCIDENT_PREFIX)) throw new ForeignStreamError(stored, `${INCIDENT_PREFIX}* streams`);
-  return { tenantId, incidentId: streamId.slice(INCIDENT_PREFIX.length), streamId, stored };
-}
-
-/** `column = $n, …` for the changed columns, with their values appended to `params`. */
-function assignments(changes: Readonly<Record<string, string | null | undefined>>, params: unknown[]): string {
+/** `, column = $n, …` for the changed columns. */
+function assignments(changes: Readonly<Record<string, string | null | undefined>>, params: Params): string {
   return Object.entries(changes)
-    .map(([column, value]) => {
-      params.push(value);
-      return `${column} = $${params.length}`;
-    })
-    .join(', ');
+    .map(([column, value]) => `, ${column} = ${params.add(value)}`)
+    .join('');
 }
 
-/** Inserts the incident; false if it is already there (the declaration was applied before). */
-async function declare(tx: SqlExecutor, at: Target, data: Extract<IncidentEvent, { type: 'IncidentDeclared' }>['data']): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    `INSERT INTO incidents (tenant_id, id, stream_id, title, status, severity, services, summary, version, declared_at,
-       updated_at, last_position)
-     VALUES ($1, $2, $3, $4, 'OPEN', $5, $6::text[], $7, $8, $9, $9, $10)
-     ON CONFLICT (tenant_id, id) DO NOTHING`,
-    [at.tenantId, at.incidentId, at.streamId, data.title, data.severity, data.services, data.summary,
-      Number(at.stored.revision) + 1, data.declaredAt, at.stored.position],
-  );
-  return rowCount === 1;
+interface Effect {
+  /** Returns a row if the incident takes the event. */
+  gate: string;
+  /** A change of a detail table, made only if the gate returned a row; a step change returns the step's title. */
+  detail?: string;
+  /** SQL expression of the timeline line. */
+  text: string;
 }
 
-/**
- * Moves the incident to this event's version and applies `changes`; false if the incident has already seen the
- * event (a re-delivery) or was never declared, in which case nothing else of the event is applied either.
- */
-async function advance(
-  tx: SqlExecutor,
-  at: Target,
-  instant: string,
-  changes: IncidentChanges = {},
-): Promise<boolean> {
-  const params: unknown[] = [at.tenantId, at.incidentId, at.stored.revision.toString(), at.stored.position, instant];
-  const set = assignments(changes, params);
-  const { rowCount } = await tx.query(
-    `UPDATE incidents SET version = $3::bigint + 1, last_position = $4, updated_at = $5${set === '' ? '' : `, ${set}`}
-      WHERE tenant_id = $1 AND id = $2 AND version <= $3::bigint`,
-    params,
-  );
-  return rowCount === 1;
+/** The gate of every event but the declaration; the incident's version is the number of its events applied. */
+function advance(params: Params, changes: IncidentChanges = {}): string {
+  return `UPDATE incidents SET version = $3::bigint + 1, last_position = $4, updated_at = $5${assignments(changes, params)}
+    WHERE tenant_id = $1 AND id = $2 AND version <= $3::bigint RETURNING 1`;
 }
 
-/** Moves a remediation step to `status`; returns its title for the timeline (undefined if it was never proposed). */
-async function updateStep(
-  tx: SqlExecutor,
-  at: Target,
-  stepId: string,
-  status: RemediationStepStatus,
-  changes: StepChanges,
-): Promise<string | undefined> {
-  const params: unknown[] = [at.tenantId, at.incidentId, stepId, status];
-  const { rows } = await tx.query<{ title: string }>(
-    `UPDATE incident_remediation_steps SET status = $4, ${assignments(changes, params)}
-      WHERE tenant_id = $1 AND incident_id = $2 AND step_id = $3 RETURNING title`,
-    params,
-  );
-  return rows[0]?.title;
+/** An effect on the incident and its timeline only. */
+function simple(params: Params, line: string, changes?: IncidentChanges): Effect {
+  return { gate: advance(params, changes), text: params.add(line) };
 }
 
-/** The event's own instant (the command's clock). */
-function instantOf(event: IncidentEvent): string {
-  return event.type === 'IncidentDeclared' ? event.data.declaredAt : event.data.at;
+/** Moves a remediation step to `status`; the line names the step by title, or by id if it was never proposed. */
+function stepChange(params: Params, stepId: string, status: RemediationStepStatus, changes: StepChanges, what: string): Effect {
+  const gate = advance(params);
+  const step = params.add(stepId);
+  return {
+    gate,
+    detail: `UPDATE incident_remediation_steps SET status = ${params.add(status)}${assignments(changes, params)}
+      WHERE tenant_id = $1 AND incident_id = $2 AND step_id = ${step} AND EXISTS (SELECT FROM gate) RETURNING title`,
+    text: `concat('Remediation step "', coalesce((SELECT title FROM detail), ${step}), '" ', ${params.add(what)}::text)`,
+  };
 }
 
 function withDetail(line: string, detail: string | null): string {
   return detail === null ? line : `${line}: ${detail}`;
 }
 
-function stepLine(title: string | undefined, stepId: string, what: string): string {
-  return `Remediation step ${JSON.stringify(title ?? stepId)} ${what}`;
-}
-
-/**
- * Applies everything but the declaration to the incident and its detail tables; returns the timeline line, or
- * undefined when the incident had already seen the event.
- */
-async function applyChange(tx: SqlExecutor, at: Target, event: Exclude<IncidentEvent, { type: 'IncidentDeclared' }>): Promise<string | undefined> {
-  const instant = event.data.at;
-  const actorId = at.stored.metadata.actor.id;
-  const key = [at.tenantId, at.incidentId];
+function effectOf(event: IncidentEvent, params: Params, streamId: string): Effect {
   switch (event.type) {
+    case 'IncidentDeclared': {
+      const { title, severity, services, summary } = event.data;
+      const line = `Declared ${severity}: ${title}`;
+      return {
+        gate: `INSERT INTO incidents (tenant_id, id, stream_id, title, status, severity, services, summary, version,
+            declared_at, updated_at, last_position)
+          VALUES ($1, $2, ${params.add(streamId)}, ${params.add(title)}, 'OPEN',
+            ${params.add(severity)}, ${params.add(services)}::text[], ${params.add(summary)}, $3::bigint + 1, $5, $5, $4)
+          ON CONFLICT (tenant_id, id) DO NOTHING RETURNING 1`,
+        text: params.add(services.length === 0 ? line : `${line} (affects ${services.join(', ')})`),
+      };
+    }
     case 'IncidentAcknowledged':
-      return (await advance(tx, at, instant, { status: 'ACKNOWLEDGED', acknowledged_at: instant })) ? 'Acknowledged' : undefined;
+      return simple(params, 'Acknowledged', { status: 'ACKNOWLEDGED', acknowledged_at: event.data.at });
     case 'IncidentMitigated':
-      if (!(await advance(tx, at, instant, { status: 'MITIGATED', mitigated_at: instant }))) return undefined;
-      return withDetail('Mitigated', event.data.summary);
+      return simple(params, withDetail('Mitigated', event.data.summary), { status: 'MITIGATED', mitigated_at: event.data.at });
     case 'IncidentResolved': {
-      const changes: IncidentChanges = { status: 'RESOLVED', resolved_at: instant, resolution: event.data.resolution };
-      return (await advance(tx, at, instant, changes)) ? `Resolved: ${event.data.resolution}` : undefined;
+      const { resolution, at } = event.data;
+      return simple(params, `Resolved: ${resolution}`, { status: 'RESOLVED', resolved_at: at, resolution });
     }
-    case 'IncidentReopened': {
+    case 'IncidentReopened':
       // As in the domain: the fix did not hold, so the incident is to be acknowledged and resolved anew.
-      const changes: IncidentChanges = { status: 'OPEN', acknowledged_at: null, mitigated_at: null, resolved_at: null, resolution: null };
-      return (await advance(tx, at, instant, changes)) ? `Reopened: ${event.data.reason}` : undefined;
-    }
+      return simple(params, `Reopened: ${event.data.reason}`, {
+        status: 'OPEN',
+        acknowledged_at: null,
+        mitigated_at: null,
+        resolved_at: null,
+        resolution: null,
+      });
     case 'IncidentClosed':
-      return (await advance(tx, at, instant, { status: 'CLOSED', closed_at: instant })) ? 'Closed' : undefined;
+      return simple(params, 'Closed', { status: 'CLOSED', closed_at: event.data.at });
     case 'IncidentSeverityChanged': {
       const { from, to, reason } = event.data;
-      if (!(await advance(tx, at, instant, { severity: to }))) return undefined;
-      return withDetail(`Severity changed ${from} → ${to}`, reason);
+      return simple(params, withDetail(`Severity changed ${from} → ${to}`, reason), { severity: to });
     }
     case 'ResponderAssigned': {
-      if (!(await advance(tx, at, instant))) return undefined;
       const { userId, role, previousRole } = event.data;
-      await tx.query(
-        `INSERT INTO incident_responders (tenant_id, incident_id, user_id, role, assigned_at, assigned_by, position)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (tenant_id, incident_id, user_id) DO UPDATE
-           SET role = excluded.role, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by,
-               position = excluded.position`,
-        [...key, userId, role, instant, actorId, at.stored.position],
-      );
-      return previousRole === null ? `${userId} assigned as ${role}` : `${userId} changed role ${previousRole} → ${role}`;
+      return {
+        gate: advance(params),
+        detail: `INSERT INTO incident_responders (tenant_id, incident_id, user_id, role, assigned_at, assigned_by, position)
+          SELECT $1, $2, ${params.add(userId)}, ${params.add(role)}, $5::timestamptz, $8, $4 FROM gate
+          ON CONFLICT (tenant_id, incident_id, user_id) DO UPDATE
+            SET role = excluded.role, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by,
+                position = excluded.position`,
+        text: params.add(previousRole === null ? `${userId} assigned as ${role}` : `${userId} changed role ${previousRole} → ${role}`),
+      };
     }
     case 'ResponderUnassigned': {
-      if (!(await advance(tx, at, instant))) return undefined;
       const { userId, role, handedOverTo } = event.data;
-      await tx.query('DELETE FROM incident_responders WHERE tenant_id = $1 AND incident_id = $2 AND user_id = $3', [...key, userId]);
-      return handedOverTo === null ? `${userId} removed as ${role}` : `${userId} handed ${role} over to ${handedOverTo}`;
+      return {
+        gate: advance(params),
+        detail: `DELETE FROM incident_responders
+          WHERE tenant_id = $1 AND incident_id = $2 AND user_id = ${params.add(userId)} AND EXISTS (SELECT FROM gate)`,
+        text: params.add(handedOverTo === null ? `${userId} removed as ${role}` : `${userId} handed ${role} over to ${handedOverTo}`),
+      };
     }
     case 'IncidentNoteAdded':
-      return (await advance(tx, at, instant)) ? `Note: ${event.data.text}` : undefined;
+      return simple(params, `Note: ${event.data.text}`);
     case 'IncidentStatusUpdatePosted':
-      return (await advance(tx, at, instant)) ? `Status update: ${event.data.message}` : undefined;
+      return simple(params, `Status update: ${event.data.message}`);
     case 'RemediationStepProposed': {
-      if (!(await advance(tx, at, instant))) return undefined;
       const { stepId, title, description, command, by } = event.data;
-      await tx.query(
-        `INSERT INTO incident_remediation_steps (tenant_id, incident_id, step_id, title, description, command, status,
-           proposed_by, proposed_at, position)
-         VALUES ($1, $2, $3, $4, $5, $6, 'PROPOSED', $7, $8, $9)
-         ON CONFLICT (tenant_id, incident_id, step_id) DO NOTHING`,
-        [...key, stepId, title, description, command, by, instant, at.stored.position],
-      );
-      return stepLine(title, stepId, 'proposed');
+      return {
+        gate: advance(params),
+        detail: `INSERT INTO incident_remediation_steps (tenant_id, incident_id, step_id, title, description, command,
+            status, proposed_by, proposed_at, position)
+          SELECT $1, $2, ${params.add(stepId)}, ${params.add(title)}, ${params.add(description)}::text,
+            ${params.add(command)}::text, 'PROPOSED', ${params.add(by)}, $5::timestamptz, $4 FROM gate
+          ON CONFLICT (tenant_id, incident_id, step_id) DO NOTHING`,
+        text: params.add(`Remediation step "${title}" proposed`),
+      };
     }
     case 'RemediationStepApproved': {
-      if (!(await advance(tx, at, instant))) return undefined;
-      const { stepId, by } = event.data;
-      const title = await updateStep(tx, at, stepId, 'APPROVED', { approved_by: by, approved_at: instant });
-      return stepLine(title, stepId, 'approved');
+      const { stepId, by, at } = event.data;
+      return stepChange(params, stepId, 'APPROVED', { approved_by: by, approved_at: at }, 'approved');
     }
     case 'RemediationStepStarted': {
-      if (!(await advance(tx, at, instant))) return undefined;
-      const { stepId, by } = event.data;
-      const title = await updateStep(tx, at, stepId, 'IN_PROGRESS', { started_by: by, started_at: instant });
-      return stepLine(title, stepId, 'started');
+      const { stepId, by, at } = event.data;
+      return stepChange(params, stepId, 'IN_PROGRESS', { started_by: by, started_at: at }, 'started');
     }
     // Succeeded, failed and skipped are the final states: `finished_*` says who ended the step, and when.
     case 'RemediationStepSucceeded': {
-      if (!(await advance(tx, at, instant))) return undefined;
-      const { stepId, by, output } = event.data;
-      const title = await updateStep(tx, at, stepId, 'SUCCEEDED', { finished_by: by, finished_at: instant, output });
-      return stepLine(title, stepId, 'succeeded');
+      const { stepId, by, at, output } = event.data;
+      return stepChange(params, stepId, 'SUCCEEDED', { finished_by: by, finished_at: at, output }, 'succeeded');
     }
     case 'RemediationStepFailed': {
-      if (!(await advance(tx, at, instant))) return undefined;
-      const { stepId, by, output, error } = event.data;
-      const title = await updateStep(tx, at, stepId, 'FAILED', { finished_by: by, finished_at: instant, output, error });
-      return stepLine(title, stepId, `failed: ${error}`);
+      const { stepId, by, at, output, error } = event.data;
+      return stepChange(params, stepId, 'FAILED', { finished_by: by, finished_at: at, output, error }, `failed: ${error}`);
     }
     case 'RemediationStepSkipped': {
-      if (!(await advance(tx, at, instant))) return undefined;
-      const { stepId, by, reason } = event.data;
-      const title = await updateStep(tx, at, stepId, 'SKIPPED', { finished_by: by, finished_at: instant, reason });
-      return stepLine(title, stepId, `skipped: ${reason}`);
+      const { stepId, by, at, reason } = event.data;
+      return stepChange(params, stepId, 'SKIPPED', { finished_by: by, finished_at: at, reason }, `skipped: ${reason}`);
     }
     case 'AlertLinkedToIncident': {
-      if (!(await advance(tx, at, instant))) return undefined;
       const { fingerprint } = event.data;
-      await tx.query(
-        `INSERT INTO incident_alerts (tenant_id, incident_id, fingerprint, linked_at, linked_by, position)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, incident_id, fingerprint) DO NOTHING`,
-        [...key, fingerprint, instant, actorId, at.stored.position],
-      );
-      return `Alert ${fingerprint} linked`;
+      return {
+        gate: advance(params),
+        detail: `INSERT INTO incident_alerts (tenant_id, incident_id, fingerprint, linked_at, linked_by, position)
+          SELECT $1, $2, ${params.add(fingerprint)}, $5::timestamptz, $8, $4 FROM gate
+          ON CONFLICT (tenant_id, incident_id, fingerprint) DO NOTHING`,
+        text: params.add(`Alert ${fingerprint} linked`),
+      };
     }
     case 'SuspectChangeLinked': {
-      if (!(await advance(tx, at, instant))) return undefined;
       const { changeId, reason } = event.data;
-      await tx.query(
-        `INSERT INTO incident_suspect_changes (tenant_id, incident_id, change_id, reason, linked_at, linked_by, position)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, incident_id, change_id) DO NOTHING`,
-        [...key, changeId, reason, instant, actorId, at.stored.position],
-      );
-      return withDetail(`Suspect change ${changeId} linked`, reason);
+      return {
+        gate: advance(params),
+        detail: `INSERT INTO incident_suspect_changes (tenant_id, incident_id, change_id, reason, linked_at, linked_by, position)
+          SELECT $1, $2, ${params.add(changeId)}, ${params.add(reason)}::text, $5::timestamptz, $8, $4 FROM gate
+          ON CONFLICT (tenant_id, incident_id, change_id) DO NOTHING`,
+        text: params.add(withDetail(`Suspect change ${changeId} linked`, reason)),
+      };
     }
     default: {
       const unhandled: never = event;
@@ -347,10 +321,7 @@ async function applyChange(tx: SqlExecutor, at: Target, event: Exclude<IncidentE
   }
 }
 
-function declaredLine(data: Extract<IncidentEvent, { type: 'IncidentDeclared' }>['data']): string {
-  const line = `Declared ${data.severity}: ${data.title}`;
-  return data.services.length === 0 ? line : `${line} (affects ${data.services.join(', ')})`;
-}
+const INCIDENT_PREFIX = streamIdOf(INCIDENT_CATEGORY, '');
 
 export function incidentsProjection(): Projection {
   return {
@@ -368,23 +339,19 @@ export function incidentsProjection(): Projection {
       for (const statement of SCHEMA) await db.query(statement);
     },
     async apply(stored, tx) {
+      const { tenantId, streamId } = tenantStream(stored);
+      if (!streamId.startsWith(INCIDENT_PREFIX)) throw new ForeignStreamError(stored, `${INCIDENT_PREFIX}* streams`);
       // Incident streams hold only what the incident decider emitted, so their events are its events.
       const event = { type: stored.type, data: stored.data } as IncidentEvent;
-      const at = target(stored);
-      let line: string | undefined;
-      if (event.type === 'IncidentDeclared') {
-        line = (await declare(tx, at, event.data)) ? declaredLine(event.data) : undefined;
-      } else {
-        line = await applyChange(tx, at, event);
-      }
-      if (line === undefined) return;
-      const { actor } = stored.metadata;
+      // The event's own instant (the command's clock), so a rebuild reproduces every timestamp.
+      const instant = event.type === 'IncidentDeclared' ? event.data.declaredAt : event.data.at;
+      const params = envelope(stored, tenantId, streamId.slice(INCIDENT_PREFIX.length), instant);
+      const { gate, detail, text } = effectOf(event, params, streamId);
       await tx.query(
-        `INSERT INTO incident_timeline (tenant_id, incident_id, revision, position, event_id, at, type, actor_id,
-           actor_kind, text)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant_id, incident_id, revision) DO NOTHING`,
-        [at.tenantId, at.incidentId, stored.revision.toString(), stored.position, stored.id, instantOf(event),
-          stored.type, actor.id, actor.kind, line],
+        `WITH gate AS (${gate})${detail === undefined ? '' : `, detail AS (${detail})`}
+         ${TIMELINE} SELECT $1, $2, $3::bigint, $4, $6::uuid, $5::timestamptz, $7, $8, $9, ${text} FROM gate
+         ON CONFLICT (tenant_id, incident_id, revision) DO NOTHING`,
+        params.values,
       );
     },
   };
