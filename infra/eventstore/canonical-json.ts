@@ -18,69 +18,113 @@ export const MAX_JSON_DEPTH = 100;
 
 type WellFormedString = string & { isWellFormed(): boolean };
 
+/** Strings that JSON writes as they are (no quote, backslash, control character or surrogate): the common case. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const VERBATIM = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+/** Why `value` cannot be stored, given its JSON text; undefined when it can. */
+function stringProblem(value: string, text: string): string | undefined {
+  // JSON.stringify writes both U+0000 and lone surrogates as \u escapes, so only then is a closer look needed.
+  if (!text.includes('\\u')) return undefined;
+  if (!(value as WellFormedString).isWellFormed()) return 'contains a lone UTF-16 surrogate';
+  if (value.includes('\u0000')) return 'contains U+0000 (NUL), which PostgreSQL cannot store';
+  return undefined;
+}
+
+/** JSON text of a string; refuses lone surrogates and NUL. */
 export function jsonString(value: string, path: string): string {
-  if (!(value as WellFormedString).isWellFormed()) throw new NotJsonError(path, 'contains a lone UTF-16 surrogate');
-  if (value.includes('\u0000')) throw new NotJsonError(path, 'contains U+0000 (NUL), which PostgreSQL cannot store');
-  return JSON.stringify(value);
+  if (VERBATIM.test(value)) return `"${value}"`;
+  const text = JSON.stringify(value);
+  const problem = stringProblem(value, text);
+  if (problem !== undefined) throw new NotJsonError(path, problem);
+  return text;
 }
 
-function write(value: unknown, path: string, ancestors: object[]): string {
-  switch (typeof value) {
-    case 'string':
-      return jsonString(value, path);
-    case 'number':
-      if (!Number.isFinite(value)) throw new NotJsonError(path, `is ${value}, which JSON cannot represent`);
-      // ECMAScript number-to-string is the JCS number format (and turns -0 into 0).
-      return String(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object': {
-      if (value === null) return 'null';
-      if (ancestors.includes(value)) throw new NotJsonError(path, 'is a cycle back to an enclosing value');
-      if (ancestors.length >= MAX_JSON_DEPTH) throw new NotJsonError(path, `nests deeper than ${MAX_JSON_DEPTH} levels`);
-      if (Object.getOwnPropertySymbols(value).length > 0) throw new NotJsonError(path, 'has symbol keys');
-      ancestors.push(value);
-      try {
-        return Array.isArray(value) ? writeArray(value, path, ancestors) : writeObject(value, path, ancestors);
-      } finally {
-        ancestors.pop();
-      }
+// The hot path builds no path strings: `trail` holds the keys and indexes down to the current value, and the path
+// is spelled out only when something is refused.
+function pathOf(base: string, trail: readonly (string | number)[]): string {
+  return trail.reduce<string>((path, step) => (typeof step === 'number' ? `${path}[${step}]` : `${path}.${step}`), base);
+}
+
+class Writer {
+  private readonly ancestors: object[] = [];
+  private readonly trail: (string | number)[] = [];
+
+  constructor(private readonly base: string) {}
+
+  private refuse(reason: string): never {
+    throw new NotJsonError(pathOf(this.base, this.trail), reason);
+  }
+
+  value(value: unknown): string {
+    switch (typeof value) {
+      case 'string':
+        return this.string(value);
+      case 'number':
+        if (!Number.isFinite(value)) this.refuse(`is ${value}, which JSON cannot represent`);
+        // ECMAScript number-to-string is the JCS number format (and turns -0 into 0).
+        return String(value);
+      case 'boolean':
+        return value ? 'true' : 'false';
+      case 'object':
+        if (value === null) return 'null';
+        if (this.ancestors.includes(value)) this.refuse('is a cycle back to an enclosing value');
+        if (this.ancestors.length >= MAX_JSON_DEPTH) this.refuse(`nests deeper than ${MAX_JSON_DEPTH} levels`);
+        this.ancestors.push(value);
+        try {
+          return Array.isArray(value) ? this.array(value) : this.object(value);
+        } finally {
+          this.ancestors.pop();
+        }
+      default:
+        return this.refuse(`is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, not JSON`);
     }
-    default:
-      throw new NotJsonError(path, `is ${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}, not JSON`);
   }
-}
 
-function writeArray(value: unknown[], path: string, ancestors: object[]): string {
-  if (Object.getPrototypeOf(value) !== Array.prototype) throw new NotJsonError(path, 'is not a plain array');
-  const parts = new Array<string>(value.length);
-  for (let index = 0; index < value.length; index++) {
-    if (!(index in value)) throw new NotJsonError(`${path}[${index}]`, 'is a hole in a sparse array');
-    parts[index] = write(value[index], `${path}[${index}]`, ancestors);
+  private string(value: string): string {
+    if (VERBATIM.test(value)) return `"${value}"`;
+    const text = JSON.stringify(value);
+    const problem = stringProblem(value, text);
+    if (problem !== undefined) this.refuse(problem);
+    return text;
   }
-  return `[${parts.join(',')}]`;
-}
 
-function writeObject(value: object, path: string, ancestors: object[]): string {
-  const prototype: unknown = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) {
-    const kind = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    throw new NotJsonError(path, `is a ${typeof kind === 'string' ? kind : 'non-plain object'}, not a plain JSON object`);
+  private array(value: unknown[]): string {
+    if (Object.getPrototypeOf(value) !== Array.prototype) this.refuse('is not a plain array');
+    let text = '[';
+    for (let index = 0; index < value.length; index++) {
+      this.trail.push(index);
+      if (!(index in value)) this.refuse('is a hole in a sparse array');
+      text += index === 0 ? this.value(value[index]) : `,${this.value(value[index])}`;
+      this.trail.pop();
+    }
+    return `${text}]`;
   }
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  const parts = new Array<string>(keys.length);
-  for (let index = 0; index < keys.length; index++) {
-    const key = keys[index] as string;
-    const keyPath = `${path}.${key}`;
-    parts[index] = `${jsonString(key, keyPath)}:${write(record[key], keyPath, ancestors)}`;
+
+  private object(value: object): string {
+    const prototype: unknown = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) {
+      const kind = (value as { constructor?: { name?: unknown } }).constructor?.name;
+      this.refuse(`is a ${typeof kind === 'string' ? kind : 'non-plain object'}, not a plain JSON object`);
+    }
+    const record = value as Record<string, unknown>;
+    // Symbol-keyed properties are invisible to JSON (and to the hash), as they are to JSON.stringify.
+    const keys = Object.keys(record).sort();
+    let text = '{';
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index] as string;
+      this.trail.push(key);
+      const member = `${this.string(key)}:${this.value(record[key])}`;
+      text += index === 0 ? member : `,${member}`;
+      this.trail.pop();
+    }
+    return `${text}}`;
   }
-  return `{${parts.join(',')}}`;
 }
 
 /** Canonical JSON text of `value`; throws NotJsonError naming the first offending path under `path`. */
 export function canonicalJson(value: unknown, path = '$'): string {
-  return write(value, path, []);
+  return new Writer(path).value(value);
 }
 
 /** True for `{}`-style objects (prototype Object.prototype or null), the only shape event data may take. */

@@ -18,16 +18,13 @@ export interface StreamVerification {
 }
 
 function digest(prevHash: string, type: string, data: string, metadata: string): string {
-  return createHash('sha256')
-    .update(`${prevHash}{"data":`)
-    .update(data)
-    .update(`,"metadata":${metadata},"type":${JSON.stringify(type)}}`)
-    .digest('hex');
+  return createHash('sha256').update(`${prevHash}{"data":${data},"metadata":${metadata},"type":${JSON.stringify(type)}}`).digest('hex');
 }
 
 function metadataWithPrevHash(event: PreparedEvent, prevHash: string): string {
-  const members = [event.metadataBefore, `"prevHash":"${prevHash}"`, event.metadataAfter].filter((part) => part !== '');
-  return `{${members.join(',')}}`;
+  const before = event.metadataBefore === '' ? '' : `${event.metadataBefore},`;
+  const after = event.metadataAfter === '' ? '' : `,${event.metadataAfter}`;
+  return `{${before}"prevHash":"${prevHash}"${after}}`;
 }
 
 export interface ChainedBatch {

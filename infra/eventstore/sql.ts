@@ -31,6 +31,8 @@ const MAX_REVISION = '9223372036854775807';
 const DEFAULT_PAGE_SIZE = 1000;
 const DEFAULT_POLL_INTERVAL_MS = 250;
 const HEAD_CACHE_SIZE = 10_000;
+/** At most one cross-process NOTIFY per this many ms: each is a transaction that takes PostgreSQL's global notify lock. */
+const ANNOUNCE_GAP_MS = 20;
 /** Lost races before an 'any' append gives up; each lost race means another writer made progress. */
 const MAX_APPEND_ATTEMPTS = 100;
 
@@ -195,7 +197,8 @@ function insertSql(notify: boolean): string {
   WITH inserted AS (
     INSERT INTO ${TABLE} (stream_id, revision, event_id, type, data, metadata)
     SELECT $1, $2::int8 + e.ordinality, e.event_id, e.type, e.data, e.metadata
-      FROM unnest($3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[]) WITH ORDINALITY AS e(event_id, type, data, metadata, ordinality)
+      FROM ROWS FROM (unnest($3::uuid[]), unnest($4::text[]), jsonb_array_elements($5::text::jsonb), jsonb_array_elements($6::text::jsonb))
+           WITH ORDINALITY AS e(event_id, type, data, metadata, ordinality)
      WHERE (SELECT coalesce(max(revision), -1) FROM ${TABLE} WHERE stream_id = $1) = $2::int8
     RETURNING global_position
   )
@@ -220,15 +223,16 @@ async function insertBatch(
     head.revision.toString(),
     batch.ids,
     batch.events.map((event) => event.type),
-    batch.events.map((event) => event.data),
-    chained.metadata,
+    // One JSON array text per column: joining is all the client does, where a text[] would escape every element.
+    `[${batch.events.map((event) => event.data).join(',')}]`,
+    `[${chained.metadata.join(',')}]`,
   ]);
   const position = rows[0]?.position;
   if (position === null || position === undefined) return undefined;
   return { result: { nextRevision: head.revision + BigInt(batch.events.length), position }, lastHash: chained.lastHash };
 }
 
-const randomDelay = (maxMs: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * maxMs));
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Appends inside the caller's transaction, so the events commit or roll back with the caller's other writes; a NOTIFY
@@ -395,19 +399,26 @@ export interface SqlEventStoreOptions {
   notifications?: NotificationSource;
   /**
    * Send a NOTIFY after appends so subscribers in other processes wake at once. It is sent outside the append's
-   * transaction and coalesced (at most one in flight), because a NOTIFY inside each append would serialise commits.
+   * transaction and throttled, because a NOTIFY inside each append would serialise all commits on the notify lock.
    */
   announceAppends?: boolean;
   /** Rows per read query. */
   pageSize?: number;
   /** How often a live subscription polls when nothing woke it (visibility can be held back by an open transaction). */
   pollIntervalMs?: number;
+  /**
+   * Runs the append path's statements (a few fixed texts) instead of `db`. The postgres backend passes one that
+   * prepares them by name, so each connection parses and plans them once: for a single-event append, planning the
+   * guard costs more than executing the whole insert.
+   */
+  appendExecutor?: SqlExecutor;
   /** Runs after close() has stopped the store, e.g. to close a database the store owns. */
   onClose?: () => Promise<void>;
 }
 
 export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStoreOptions = {}): Promise<EventStore> {
   await ensureSchema(db);
+  const appendExecutor = options.appendExecutor ?? db;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const wakeups = new Wakeups();
@@ -422,19 +433,18 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
     if (heads.size > HEAD_CACHE_SIZE) heads.delete(heads.keys().next().value as string);
   };
 
+  // The first append after a quiet spell is announced at once; a burst is announced once per ANNOUNCE_GAP_MS.
   let announcing: Promise<void> | undefined;
   let announceAgain = false;
   const announce = () => {
     if (!options.announceAppends || closing.signal.aborted) return;
-    if (announcing) {
-      announceAgain = true;
-      return;
-    }
-    announcing = (async () => {
-      do {
+    announceAgain = true;
+    announcing ??= (async () => {
+      while (announceAgain && !closing.signal.aborted) {
         announceAgain = false;
         await db.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, '']).catch(() => undefined);
-      } while (announceAgain && !closing.signal.aborted);
+        await delay(ANNOUNCE_GAP_MS);
+      }
       announcing = undefined;
     })();
   };
@@ -469,7 +479,7 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
     try {
       for (let attempt = 1; ; attempt++) {
         if (head === undefined) {
-          const state = await readState(db, batch);
+          const state = await readState(appendExecutor, batch);
           const replay = replayResult(batch, state.stored);
           if (replay) return replay;
           head = state.head;
@@ -482,7 +492,7 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
         }
         let inserted: Awaited<ReturnType<typeof insertBatch>>;
         try {
-          inserted = await insertBatch(db, batch, head, INSERT_SQL);
+          inserted = await insertBatch(appendExecutor, batch, head, INSERT_SQL);
         } catch (error) {
           if (!isUniqueViolation(error)) throw error;
         }
@@ -498,7 +508,7 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
         if (attempt >= MAX_APPEND_ATTEMPTS) {
           throw new StoreUnavailableError(`stream ${batch.streamId} is too contended: ${attempt} appends in a row lost the race`);
         }
-        if (attempt > 2) await randomDelay(Math.min(2 ** attempt, 50));
+        if (attempt > 2) await delay(Math.random() * Math.min(2 ** attempt, 50));
       }
     } catch (error) {
       // The outcome of an interrupted append is unknown; the retry re-reads (and recognises its own ids).

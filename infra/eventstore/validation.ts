@@ -100,14 +100,15 @@ function prepareMetadata(metadata: unknown, path: string, tenantId: string): { b
   for (const key of OPTIONAL_METADATA) {
     if (metadata[key] !== undefined && typeof metadata[key] !== 'string') refuse(`${path}.${key} must be a string when present`);
   }
-  const before: string[] = [];
-  const after: string[] = [];
-  for (const key of Object.keys(metadata).sort()) {
+  // Two canonical objects, the members sorting before and after `prevHash`, spliced together again by the chain.
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  for (const key of Object.keys(metadata)) {
     const value = metadata[key];
     if (STORE_OWNED_METADATA.has(key) || (value === undefined && OPTIONAL_METADATA.has(key))) continue;
-    (key < 'prevHash' ? before : after).push(`${jsonString(key, `${path}.${key}`)}:${canonicalJson(value, `${path}.${key}`)}`);
+    (key < 'prevHash' ? before : after)[key] = value;
   }
-  return { before: before.join(','), after: after.join(',') };
+  return { before: canonicalJson(before, path).slice(1, -1), after: canonicalJson(after, path).slice(1, -1) };
 }
 
 function prepareEvent(event: unknown, path: string, tenantId: string): PreparedEvent {
