@@ -230,13 +230,13 @@ export function createProjectionEngine(options: ProjectionEngineOptions): Projec
     async waitForPosition(position, { timeoutMs, projections: only }) {
       const selected = (only ?? names).map(runner);
       const deadline = performance.now() + timeoutMs;
-      // Our runners look for the new event now rather than at the next poll.
-      lookNow.fire();
       for (;;) {
         const late = await behind(selected, position);
         if (late.length === 0) return;
         const remaining = deadline - performance.now();
         if (remaining <= 0) throw new ProjectionTimeoutError(position, timeoutMs, late);
+        // Our runners look for the new event now rather than at the next idle poll.
+        lookNow.fire();
         await progress.wait(Math.min(remaining, idlePollMs));
       }
     },

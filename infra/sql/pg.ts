@@ -15,10 +15,32 @@ function executor(client: pg.Pool | pg.PoolClient | pg.Client): SqlExecutor {
   };
 }
 
-async function inTransaction<T>(client: pg.PoolClient | pg.Client, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+// A session repeats the same few statements (a runner's applies and checkpoint updates) thousands of times, so it
+// prepares them: each run then skips parse and plan. Capped, so that SQL built with inlined values cannot grow the
+// server's per-connection statement cache without bound; past the cap statements run unprepared.
+const PREPARED_PER_SESSION = 200;
+
+function preparingExecutor(client: pg.Client): SqlExecutor {
+  const names = new Map<string, string>();
+  return {
+    async query<Row>(text: string, params?: readonly unknown[]): Promise<SqlResult<Row>> {
+      let name = names.get(text);
+      if (name === undefined && names.size < PREPARED_PER_SESSION) names.set(text, (name = `session_${names.size}`));
+      const values = params as unknown[] | undefined;
+      const result = await client.query(name === undefined ? { text, values } : { name, text, values });
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+    },
+  };
+}
+
+async function inTransaction<T>(
+  client: pg.PoolClient | pg.Client,
+  work: (tx: SqlExecutor) => Promise<T>,
+  tx: SqlExecutor = executor(client),
+): Promise<T> {
   await client.query('BEGIN');
   try {
-    const result = await work(executor(client));
+    const result = await work(tx);
     await client.query('COMMIT');
     return result;
   } catch (error) {
@@ -65,17 +87,23 @@ export function createPgDatabase(connectionString: string, options: PgDatabaseOp
     },
     async session(): Promise<SqlSession> {
       // keepAlive: a holder behind a dead network must lose its connection (and locks) rather than hang forever.
-      const client = new pg.Client({ connectionString, application_name: `${applicationName}:session`, keepAlive: true });
+      // pipeline: statements issued without awaiting the previous one go out at once (see SqlSession).
+      const client = new pg.Client({
+        connectionString,
+        application_name: `${applicationName}:session`,
+        keepAlive: true,
+        pipeline: true,
+      });
       const lost = new AbortController();
       const onLost = (): void => lost.abort(new Error('session connection lost'));
       client.on('error', onLost);
       client.on('end', onLost);
       await client.connect();
       sessions.add(client);
-      const session = executor(client);
+      const session = preparingExecutor(client);
       return {
         query: session.query,
-        transaction: (work) => inTransaction(client, work),
+        transaction: (work) => inTransaction(client, work, session),
         async tryAdvisoryLock(key) {
           const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
             key.toString(),

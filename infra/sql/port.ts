@@ -19,6 +19,9 @@ export interface SqlTransactor {
  * A connection leased until `release()`, for a long-lived holder of session state (a projection runner and its
  * advisory lock). Unlike `withConnection`, holding a session never makes others wait on embedded PGlite: its
  * statements and transactions queue with everyone else's, one at a time.
+ *
+ * Statements issued without awaiting the previous ones run in the order issued, and on PostgreSQL they are
+ * pipelined (sent without waiting for the answers before), which saves a round trip per statement.
  */
 export interface SqlSession extends SqlExecutor, SqlTransactor {
   /**

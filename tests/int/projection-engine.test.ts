@@ -8,12 +8,14 @@ import { createPgDatabase } from '../../infra/sql/pg.ts';
 import type { SqlDatabase } from '../../infra/sql/port.ts';
 import { createProjectionEngine, type ProjectionEngine, type ProjectionEngineOptions } from '../../projections/engine.ts';
 import { ProjectionTimeoutError } from '../../projections/errors.ts';
+import type { Projection } from '../../projections/projection.ts';
 import {
   appendMany,
   appliedInOrder,
   countedRows,
   countedState,
   countingProjection,
+  COUNTED,
   eventually,
   IGNORED,
 } from '../fixtures/projection-kit.ts';
@@ -177,10 +179,37 @@ describe('projection engine on PostgreSQL', { skip }, () => {
     assert.deepEqual(await countedRows(db), before);
   });
 
+  test('a projection whose statements depend on the previous event still sees every event in order', async () => {
+    // Read-modify-write: pipelining two events' statements would lose updates, so the engine must notice and fall
+    // back to one event at a time, redoing the batch it started pipelined.
+    const history: Projection = {
+      name: 'history',
+      handles: [COUNTED],
+      tables: ['history'],
+      async setup(tx) {
+        await tx.query(`CREATE TABLE IF NOT EXISTS history (id int PRIMARY KEY, ids text NOT NULL)`);
+      },
+      async apply(event, tx) {
+        const { rows } = await tx.query<{ ids: string }>('SELECT ids FROM history WHERE id = 1');
+        const ids = rows[0] === undefined ? event.id : `${rows[0].ids},${event.id}`;
+        await tx.query('INSERT INTO history (id, ids) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET ids = EXCLUDED.ids', [ids]);
+      },
+    };
+    const messages: string[] = [];
+    const head = await appendMany(store, 120);
+    const running = engine({ projections: [history], logger: { info: (_details, message) => messages.push(message), error: () => undefined } });
+    await running.start();
+    await running.waitForPosition(head, { timeoutMs: 20_000 });
+
+    const { rows } = await db.query<{ ids: string }>('SELECT ids FROM history WHERE id = 1');
+    assert.deepEqual(rows[0]?.ids.split(','), await countedIds(store));
+    assert.ok(messages.some((message) => message.includes('one event at a time')));
+  });
+
   /** Ids of Counted events in log order. */
   async function countedIds(from: EventStore): Promise<string[]> {
     const ids: string[] = [];
-    for await (const event of from.readAll({ filter: { types: ['Counted'] } })) ids.push(event.id);
+    for await (const event of from.readAll({ filter: { types: [COUNTED] } })) ids.push(event.id);
     return ids;
   }
 });
