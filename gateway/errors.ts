@@ -1,0 +1,176 @@
+// The one place that turns typed errors into what clients see: a GraphQL `extensions.code` and an HTTP status.
+// Anything not recognised here is an internal error: logged in full, answered with a masked message.
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLError, type ExecutionResult, type FormattedExecutionResult, type GraphQLFormattedError } from 'graphql';
+import type { MercuriusContext } from 'mercurius';
+import { ConcurrencyError } from '../commands/handler.ts';
+import { DomainError, NotFoundError, ValidationError } from '../domain/shared/errors.ts';
+import { InvalidReadError, StoreUnavailableError } from '../infra/eventstore/errors.ts';
+import { ProjectionTimeoutError } from '../projections/errors.ts';
+import { ForbiddenError, UnauthenticatedError } from './auth/errors.ts';
+
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'BAD_USER_INPUT'
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'GRAPHQL_VALIDATION_FAILED'
+  /** The HTTP request itself was unusable (too large, not JSON, no query): nothing was parsed or run. */
+  | 'BAD_REQUEST'
+  /** A dependency is down or behind; the same request may succeed if retried. */
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+interface ClientError {
+  code: ErrorCode;
+  /** The status when this error ends the request before execution (and on non-GraphQL routes). */
+  status: number;
+  message: string;
+  extensions?: Record<string, unknown>;
+}
+
+const INTERNAL: ClientError = { code: 'INTERNAL_SERVER_ERROR', status: 500, message: 'Internal server error' };
+
+/** A document refused by validation (syntax, schema, depth, cost); each inner error is reported on its own. */
+export class GraphQLValidationFailed extends Error {
+  override name = 'GraphQLValidationFailed';
+  constructor(readonly errors: readonly GraphQLError[]) {
+    super(errors.map((error) => error.message).join('; '));
+  }
+}
+
+/** Errors fastify and mercurius raise about the request itself (body too large, bad JSON, no query, bad method). */
+function protocolError(error: unknown): (Error & { code: string; statusCode: number }) | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, statusCode } = error as Partial<FastifyError>;
+  const ours = typeof code === 'string' && (code.startsWith('FST_') || code.startsWith('MER_'));
+  return ours && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500
+    ? Object.assign(error, { code, statusCode })
+    : undefined;
+}
+
+/** Mercurius wraps parse, validation and variable-coercion errors in one error with an `errors` list. */
+function validationErrors(error: unknown): readonly unknown[] | undefined {
+  if (error instanceof GraphQLValidationFailed) return error.errors;
+  const wrapped = error as { code?: unknown; errors?: unknown } | null;
+  return wrapped?.code === 'MER_ERR_GQL_VALIDATION' && Array.isArray(wrapped.errors) ? wrapped.errors : undefined;
+}
+
+function classify(error: unknown): ClientError | undefined {
+  if (error instanceof UnauthenticatedError) return { code: 'UNAUTHENTICATED', status: 401, message: error.message };
+  if (error instanceof ForbiddenError) {
+    return { code: 'FORBIDDEN', status: 403, message: error.message, extensions: { action: error.action } };
+  }
+  if (error instanceof ConcurrencyError) {
+    return {
+      code: 'CONFLICT',
+      status: 409,
+      message: error.message,
+      extensions: { streamId: error.streamId, expectedVersion: error.expectedVersion, currentVersion: error.currentVersion },
+    };
+  }
+  // NotFoundError is a DomainError: test it first.
+  if (error instanceof NotFoundError) return { code: 'NOT_FOUND', status: 404, message: error.message };
+  if (error instanceof ValidationError) {
+    return { code: 'BAD_USER_INPUT', status: 400, message: error.message, extensions: { field: error.field } };
+  }
+  if (error instanceof DomainError || error instanceof InvalidReadError) {
+    return { code: 'BAD_USER_INPUT', status: 400, message: error.message };
+  }
+  if (error instanceof ProjectionTimeoutError) {
+    return {
+      code: 'SERVICE_UNAVAILABLE',
+      status: 503,
+      message: `read models did not catch up with cursor ${JSON.stringify(error.position)} within ${error.timeoutMs} ms; retry`,
+    };
+  }
+  if (error instanceof StoreUnavailableError) {
+    return { code: 'SERVICE_UNAVAILABLE', status: 503, message: 'the event store is unavailable; retry' };
+  }
+  const protocol = protocolError(error);
+  if (protocol?.code === 'FST_ERR_VALIDATION') return { code: 'BAD_USER_INPUT', status: 400, message: protocol.message };
+  if (protocol !== undefined) return { code: 'BAD_REQUEST', status: protocol.statusCode, message: protocol.message };
+  return undefined;
+}
+
+function formatted(source: GraphQLError | undefined, client: ClientError): GraphQLFormattedError {
+  return {
+    message: client.message,
+    ...(source?.locations === undefined ? {} : { locations: source.locations }),
+    ...(source?.path === undefined ? {} : { path: source.path }),
+    extensions: { ...client.extensions, code: client.code },
+  };
+}
+
+function validationFailure(error: unknown): GraphQLFormattedError {
+  const source = error instanceof GraphQLError ? error : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return formatted(source, { code: 'GRAPHQL_VALIDATION_FAILED', status: 400, message });
+}
+
+interface FormattedErrors {
+  /** The HTTP status if these errors ended the request before execution. */
+  status: number;
+  errors: GraphQLFormattedError[];
+}
+
+/** Maps errors as mercurius and graphql-js hand them over (GraphQLErrors wrapping ours) to client errors. */
+export function formatErrors(errors: readonly unknown[], log: FastifyBaseLogger): FormattedErrors {
+  let status = 0;
+  const result: GraphQLFormattedError[] = [];
+  for (const error of errors) {
+    const located = error instanceof GraphQLError ? error : undefined;
+    const original = located === undefined ? error : located.originalError;
+    // graphql-js' own errors carry no original error. Without a path they come from before execution (unknown
+    // operation name, missing variables): the request does not fit the document. With a path they are bugs
+    // (a null for a non-null field), and stay internal.
+    const invalid = validationErrors(original) ?? (located && !original && !located.path ? [located] : undefined);
+    if (invalid !== undefined) {
+      status = Math.max(status, 400);
+      result.push(...invalid.map(validationFailure));
+      continue;
+    }
+    const client = original === undefined ? undefined : classify(original);
+    if (client === undefined) {
+      log.error({ err: original ?? error, path: located?.path }, 'internal error answered as INTERNAL_SERVER_ERROR');
+    } else {
+      log.debug({ err: original, code: client.code }, 'request refused');
+    }
+    const chosen = client ?? INTERNAL;
+    status = Math.max(status, chosen.status);
+    result.push(formatted(located, chosen));
+  }
+  return { status, errors: result };
+}
+
+/** mercurius' `errorFormatter`: the GraphQL response and its status for every error mercurius sees. */
+export function graphqlErrorFormatter(
+  execution: ExecutionResult & Required<Pick<ExecutionResult, 'errors'>>,
+  context: MercuriusContext,
+): { statusCode: number; response: FormattedExecutionResult } {
+  // Subscription frames carry a stand-in reply without a logger; the app's logger serves there.
+  const log = context.reply?.log ?? context.app.log;
+  const { status, errors } = formatErrors(execution.errors, log);
+  // Once execution ran, errors are part of a 200 response (GraphQL over HTTP); before it, the status says why not.
+  const executed = execution.data !== undefined;
+  return {
+    statusCode: executed ? 200 : status,
+    response: { ...(executed ? { data: execution.data } : {}), errors, ...(execution.extensions ? { extensions: execution.extensions } : {}) },
+  };
+}
+
+/** For the subscription transport, which sends one error per failed operation without calling the formatter. */
+export function subscriptionError(error: unknown, log: FastifyBaseLogger): GraphQLError {
+  const { errors } = formatErrors([error], log);
+  const [first] = errors;
+  return new GraphQLError(errors.map((each) => each.message).join('; '), { extensions: first?.extensions });
+}
+
+/** fastify's error handler for every non-GraphQL route (ingestion, health): the same mapping, a JSON body. */
+export function httpErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const client = classify(error);
+  if (client === undefined) request.log.error({ err: error }, 'internal error answered with 500');
+  const { code, status, message, extensions } = client ?? INTERNAL;
+  return reply.code(status).send({ statusCode: status, code, message, ...extensions });
+}
