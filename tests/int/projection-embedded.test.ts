@@ -20,7 +20,7 @@ import {
 
 const quiet = { info: () => undefined, error: () => undefined };
 
-describe('projection engine, embedded (PGlite)', () => {
+describe('projection engine, embedded (PGlite)', { timeout: 60_000 }, () => {
   let dataDir: string;
   let db: EmbeddedDatabase;
   let store: EventStore;

@@ -24,7 +24,7 @@ import { createTestDatabase, postgresSkip, type TestDatabase } from '../support/
 const quiet = { info: () => undefined, error: () => undefined };
 const skip = await postgresSkip();
 
-describe('projection engine on PostgreSQL', { skip }, () => {
+describe('projection engine on PostgreSQL', { skip, timeout: 60_000 }, () => {
   let database: TestDatabase;
   let db: SqlDatabase;
   let store: EventStore;
@@ -74,12 +74,12 @@ describe('projection engine on PostgreSQL', { skip }, () => {
   });
 
   test('waitForPosition resolves for events appended while running (read-your-writes)', async () => {
-    const running = engine({ idlePollMs: 5_000 });
+    const running = engine({ idlePollMs: 60_000 });
     await running.start();
     for (let round = 0; round < 3; round++) {
       const position = await appendMany(store, 10);
-      // The idle poll is far longer than the timeout: waiting itself must make the engine look.
-      await running.waitForPosition(position, { timeoutMs: 3_000 });
+      // Shorter than the idle poll and than a runner's own 5 s recheck: waiting itself must make the engine look.
+      await running.waitForPosition(position, { timeoutMs: 4_000 });
       assert.equal((await countedState(db)).rows, (round + 1) * 10);
     }
   });

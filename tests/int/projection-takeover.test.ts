@@ -25,7 +25,7 @@ interface Child {
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
 
-describe('projection runners across processes on PostgreSQL', { skip }, () => {
+describe('projection runners across processes on PostgreSQL', { skip, timeout: 60_000 }, () => {
   let database: TestDatabase;
   let db: SqlDatabase;
   let store: EventStore;
