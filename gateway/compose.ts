@@ -119,6 +119,8 @@ export interface ServerOptions extends ServiceOptions, Pick<AppDependencies, 'gr
 
 export interface RunningServer {
   app: FastifyInstance;
+  /** The running services, for tooling and tests that act beside the API (append, inspect the engine). */
+  services: Services;
   /** http://host:port of the listening server. */
   url: string;
   key: ResolvedKey;
@@ -140,7 +142,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   try {
     const url = await app.listen({ host: config.host, port: config.port });
-    return { app, url, key, close: () => app.close() };
+    return { app, services, url, key, close: () => app.close() };
   } catch (error) {
     await app.close().catch(() => undefined);
     throw error;
