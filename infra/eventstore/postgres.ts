@@ -18,7 +18,8 @@ export interface PostgresEventStoreOptions {
 function listenWith(config: pg.ClientConfig): NotificationSource {
   return {
     async listen(channel, onNotify, onLost) {
-      const client = new pg.Client(config);
+      // Bounded connect: subscriptions wait for LISTEN before reading. keepAlive: a dead network must end it.
+      const client = new pg.Client({ ...config, connectionTimeoutMillis: 10_000, keepAlive: true });
       let stopped = false;
       const lost = () => {
         if (stopped) return;

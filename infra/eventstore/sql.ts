@@ -30,6 +30,8 @@ const TABLE = 'eventstore.events';
 const MAX_REVISION = '9223372036854775807';
 const DEFAULT_PAGE_SIZE = 1000;
 const DEFAULT_POLL_INTERVAL_MS = 250;
+/** First re-poll after a wake-up that found nothing visible yet; doubles up to the poll interval. */
+const FIRST_RETRY_MS = 10;
 const HEAD_CACHE_SIZE = 10_000;
 /** At most one cross-process NOTIFY per this many ms: each is a transaction that takes PostgreSQL's global notify lock. */
 const ANNOUNCE_GAP_MS = 20;
@@ -310,20 +312,18 @@ function escapeLike(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (character) => `\\${character}`);
 }
 
-/** The WHERE clause and parameters of an $all read after `after`, filters applied in SQL. */
-function allCondition(after: Position, filter: EventFilter | undefined): { where: string; params: unknown[] } {
-  const { transactionId, globalPosition } = decodePosition(after);
-  const params: unknown[] = [transactionId, globalPosition];
-  let where = `${VISIBLE} AND (transaction_id, global_position) > ($1::xid8, $2::int8)`;
+/** The SQL condition for `filter` (parameters appended to `params`), or undefined when it filters nothing. */
+function filterCondition(filter: EventFilter | undefined, params: unknown[]): string | undefined {
+  const conditions: string[] = [];
   if (filter?.streamPrefix !== undefined && filter.streamPrefix !== '') {
     params.push(`${escapeLike(filter.streamPrefix)}%`);
-    where += ` AND stream_id LIKE $${params.length}`;
+    conditions.push(`stream_id LIKE $${params.length}`);
   }
   if (filter?.types !== undefined) {
     params.push([...filter.types]);
-    where += ` AND type = ANY($${params.length}::text[])`;
+    conditions.push(`type = ANY($${params.length}::text[])`);
   }
-  return { where, params };
+  return conditions.length === 0 ? undefined : conditions.join(' AND ');
 }
 
 function checkCount(maxCount: number | undefined): number {
@@ -332,24 +332,31 @@ function checkCount(maxCount: number | undefined): number {
   return maxCount;
 }
 
+interface Page<T, Cursor> {
+  items: T[];
+  /** Where the next page starts, or undefined when this one reached the end. */
+  next: Cursor | undefined;
+}
+
 /**
- * Yields pages from `fetch` until one comes back short. The next page is requested as soon as the previous one
- * arrives, so the database works on it while the consumer handles the current one.
+ * Yields pages from `fetch` until one reaches the end or `limit` items were yielded. The next page is requested as
+ * soon as the previous one arrives, so the database works on it while the consumer handles the current one.
  */
-async function* pages<T>(limit: number, pageSize: number, fetch: (size: number, last: T | undefined) => Promise<T[]>): AsyncGenerator<T> {
+async function* paged<T, Cursor>(
+  limit: number,
+  first: Cursor,
+  fetch: (cursor: Cursor, remaining: number) => Promise<Page<T, Cursor>>,
+): AsyncGenerator<T> {
   let remaining = limit;
-  let size = Math.min(pageSize, remaining);
-  if (size <= 0) return;
-  let pending: Promise<T[]> | undefined = fetch(size, undefined);
+  let pending = remaining > 0 ? fetch(first, remaining) : undefined;
   while (pending) {
-    const page: T[] = await pending;
-    remaining -= page.length;
-    const nextSize = Math.min(pageSize, remaining);
-    pending = page.length === size && nextSize > 0 ? fetch(nextSize, page[page.length - 1]) : undefined;
-    // An abandoned prefetch must not surface as an unhandled rejection.
+    const page = await pending;
+    const items = page.items.length > remaining ? page.items.slice(0, remaining) : page.items;
+    remaining -= items.length;
+    pending = page.next !== undefined && remaining > 0 ? fetch(page.next, remaining) : undefined;
+    // An abandoned prefetch (the consumer stopped) must not surface as an unhandled rejection.
     pending?.catch(() => undefined);
-    size = nextSize;
-    yield* page;
+    yield* items;
   }
 }
 
@@ -374,19 +381,22 @@ class Wakeups {
     for (const waiter of waiters) waiter();
   }
 
-  /** Resolves on the next wake after `sinceVersion`, after `timeoutMs`, or when `signal` aborts. */
-  wait(sinceVersion: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (this.version !== sinceVersion || signal.aborted) return Promise.resolve();
+  /** Resolves true on the next wake after `sinceVersion`, false after `timeoutMs` or when `signal` aborts. */
+  wait(sinceVersion: number, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    if (this.version !== sinceVersion) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const done = () => {
+      const finish = (woken: boolean) => {
         clearTimeout(timer);
-        this.waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
+        this.waiters.delete(wake);
+        signal.removeEventListener('abort', stop);
+        resolve(woken);
       };
-      const timer = setTimeout(done, timeoutMs);
-      this.waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
+      const wake = () => finish(true);
+      const stop = () => finish(false);
+      const timer = setTimeout(stop, timeoutMs);
+      this.waiters.add(wake);
+      signal.addEventListener('abort', stop, { once: true });
     });
   }
 }
@@ -417,7 +427,11 @@ export interface SqlEventStoreOptions {
 }
 
 export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStoreOptions = {}): Promise<EventStore> {
-  await ensureSchema(db);
+  try {
+    await ensureSchema(db);
+  } catch (error) {
+    throw unavailable(error, 'schema creation');
+  }
   const appendExecutor = options.appendExecutor ?? db;
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
@@ -450,25 +464,26 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
   };
 
   let listening: 'idle' | 'starting' | 'listening' = 'idle';
-  let starting: Promise<void> | undefined;
+  let starting: Promise<void> = Promise.resolve();
+  let listenAgainAt = 0;
   let stopListening: (() => Promise<void>) | undefined;
-  const listen = () => {
+  /** Resolves once listening, or once this attempt failed (subscriptions then poll; another attempt comes later). */
+  const listen = (): Promise<void> => {
     const source = options.notifications;
-    if (!source || listening !== 'idle' || closing.signal.aborted) return;
+    if (!source || listening === 'listening' || closing.signal.aborted) return Promise.resolve();
+    if (listening === 'starting' || Date.now() < listenAgainAt) return starting;
     listening = 'starting';
+    listenAgainAt = Date.now() + pollIntervalMs;
     const lost = () => {
       listening = 'idle';
       stopListening = undefined;
     };
-    starting = source.listen(NOTIFY_CHANNEL, () => wakeups.wake(), lost).then(
-      async (stop) => {
-        if (closing.signal.aborted) return stop();
-        listening = 'listening';
-        stopListening = stop;
-      },
-      // Subscriptions fall back to polling; the next wait tries to listen again.
-      lost,
-    );
+    starting = source.listen(NOTIFY_CHANNEL, () => wakeups.wake(), lost).then(async (stop) => {
+      if (closing.signal.aborted) return stop();
+      listening = 'listening';
+      stopListening = stop;
+    }, lost);
+    return starting;
   };
 
   async function append(streamId: string, events: readonly NewEvent[], appendOptions: AppendOptions): Promise<AppendResult> {
@@ -533,15 +548,18 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
          ORDER BY e.revision DESC LIMIT $4`
       : `SELECT ${EVENT_COLUMNS} FROM ${TABLE} e WHERE stream_id = $1 AND e.revision >= $2::int8 AND e.revision <= $3::int8
          ORDER BY e.revision LIMIT $4`;
-    const start = readOptions.fromRevision?.toString() ?? (backwards ? MAX_REVISION : '0');
+    const start = readOptions.fromRevision ?? (backwards ? BigInt(MAX_REVISION) : 0n);
     const end = readOptions.toRevision?.toString() ?? (backwards ? '0' : MAX_REVISION);
-    const fetch = (size: number, last: StoredEvent | undefined) => {
-      const from = last === undefined ? start : (backwards ? last.revision - 1n : last.revision + 1n).toString();
-      return query<EventRow>(sql, [streamId, from, end, size], `read of ${streamId}`).then((rows) => rows.map(toEvent));
+    const fetch = async (from: bigint, remaining: number): Promise<Page<StoredEvent, bigint>> => {
+      const size = Math.min(pageSize, remaining);
+      const rows = await query<EventRow>(sql, [streamId, from.toString(), end, size], `read of ${streamId}`);
+      const last = rows[rows.length - 1];
+      const next = rows.length === size && last ? BigInt(last.revision) + (backwards ? -1n : 1n) : undefined;
+      return { items: rows.map(toEvent), next };
     };
     let last: StoredEvent | undefined;
     let count = 0;
-    for await (const event of pages(limit, pageSize, fetch)) {
+    for await (const event of paged(limit, start, fetch)) {
       last = event;
       count++;
       yield event;
@@ -552,51 +570,82 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
     }
   }
 
-  function readPage(after: Position, filter: EventFilter | undefined, size: number): Promise<StoredEvent[]> {
-    const { where, params } = allCondition(after, filter);
-    params.push(size);
-    const sql = `SELECT ${EVENT_COLUMNS} FROM ${TABLE} WHERE ${where} ORDER BY transaction_id, global_position LIMIT $${params.length}`;
-    return query<EventRow>(sql, params, 'read of $all').then((rows) => rows.map(toEvent));
+  /**
+   * One page of $all after `after`. Unfiltered, it is the next rows in position order. Filtered, it scans a window of
+   * the next `pageSize` visible rows in position order and returns those that match, so every page costs one bounded
+   * index range whatever the filter's selectivity (a filtered LIMIT could otherwise be planned as a scan and sort of
+   * the whole log per page). `scannedTo` is the last position looked at: a reader may resume from there.
+   */
+  async function scanAll(
+    after: Position,
+    filter: EventFilter | undefined,
+    remaining: number,
+  ): Promise<Page<StoredEvent, Position> & { scannedTo: Position | undefined }> {
+    const { transactionId, globalPosition } = decodePosition(after);
+    const params: unknown[] = [transactionId, globalPosition];
+    const condition = filterCondition(filter, params);
+    const rangeFrom = `${TABLE} WHERE ${VISIBLE} AND (transaction_id, global_position) > ($1::xid8, $2::int8)`;
+    if (condition === undefined) {
+      const size = Math.min(pageSize, remaining);
+      params.push(size);
+      const sql = `SELECT ${EVENT_COLUMNS} FROM ${rangeFrom} ORDER BY transaction_id, global_position LIMIT $${params.length}`;
+      const events = (await query<EventRow>(sql, params, 'read of $all')).map(toEvent);
+      const scannedTo = events[events.length - 1]?.position;
+      return { items: events, next: events.length === size ? scannedTo : undefined, scannedTo };
+    }
+    params.push(pageSize);
+    const sql = `
+      WITH scanned AS MATERIALIZED (
+        SELECT * FROM ${rangeFrom} ORDER BY transaction_id, global_position LIMIT $${params.length})
+      (SELECT ${EVENT_COLUMNS}, NULL::int AS scanned FROM scanned WHERE ${condition} ORDER BY transaction_id, global_position)
+      UNION ALL
+      (SELECT ${POSITION_COLUMN}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM scanned)::int
+         FROM scanned ORDER BY transaction_id DESC, global_position DESC LIMIT 1)`;
+    type Row = EventRow & { scanned: number | null };
+    const rows = await query<Row>(sql, params, 'read of $all');
+    const marker = rows.find((row) => row.scanned !== null);
+    const events = rows.filter((row) => row.scanned === null).map(toEvent);
+    return { items: events, next: marker?.scanned === pageSize ? marker.position : undefined, scannedTo: marker?.position };
   }
 
   async function* readAll(readOptions: ReadAllOptions = {}): AsyncGenerator<StoredEvent> {
     const limit = checkCount(readOptions.maxCount);
     const after = readOptions.after ?? START;
     decodePosition(after);
-    yield* pages(limit, pageSize, (size, last: StoredEvent | undefined) => readPage(last?.position ?? after, readOptions.filter, size));
-  }
-
-  // A live page also reports the newest visible position in the same snapshot: when the page is short, everything
-  // up to there has been seen, so a filtered subscription moves past non-matching rows instead of rescanning them.
-  async function livePage(after: Position, filter: EventFilter | undefined): Promise<{ events: StoredEvent[]; seenUpTo: Position }> {
-    const { where, params } = allCondition(after, filter);
-    params.push(pageSize);
-    const sql = `
-      (SELECT ${EVENT_COLUMNS} FROM ${TABLE} WHERE ${where} ORDER BY transaction_id, global_position LIMIT $${params.length})
-      UNION ALL
-      (SELECT ${POSITION_COLUMN}, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM ${TABLE} WHERE ${VISIBLE}
-        ORDER BY transaction_id DESC, global_position DESC LIMIT 1)`;
-    const rows = await query<EventRow | { position: Position; id: null }>(sql, params, 'subscription to $all');
-    const events = rows.filter((row): row is EventRow => row.id !== null).map(toEvent);
-    const head = rows.find((row) => row.id === null)?.position ?? START;
-    const lastEvent = events[events.length - 1]?.position ?? after;
-    return { events, seenUpTo: events.length < pageSize && head > lastEvent ? head : lastEvent };
+    yield* paged(limit, after, (cursor, remaining) => scanAll(cursor, readOptions.filter, remaining));
   }
 
   async function* subscribeAll(subscribeOptions: SubscribeOptions): AsyncGenerator<StoredEvent> {
     let cursor = subscribeOptions.after ?? START;
     decodePosition(cursor);
     const signal = subscribeOptions.signal ? AbortSignal.any([subscribeOptions.signal, closing.signal]) : closing.signal;
+    // After a wake-up whose events are not visible yet (an older transaction anywhere on the server holds visibility
+    // back), look again soon rather than a whole poll interval later.
+    let expecting = false;
+    let retryMs = FIRST_RETRY_MS;
     while (!signal.aborted) {
-      listen();
+      // Listening before reading: an append that commits after this read is announced to us.
+      await listen();
       const seen = wakeups.version;
-      const page = await livePage(cursor, subscribeOptions.filter);
-      for (const event of page.events) {
+      const page = await scanAll(cursor, subscribeOptions.filter, Number.POSITIVE_INFINITY);
+      for (const event of page.items) {
         if (signal.aborted) return;
         yield event;
       }
-      cursor = page.seenUpTo;
-      if (page.events.length < pageSize) await wakeups.wait(seen, pollIntervalMs, signal);
+      // Past everything scanned, matching or not: a filtered subscription never rescans what it has passed.
+      const progressed = page.scannedTo !== undefined && page.scannedTo > cursor;
+      cursor = page.scannedTo ?? cursor;
+      if (page.next !== undefined) continue;
+      if (progressed) {
+        expecting = false;
+        retryMs = FIRST_RETRY_MS;
+      }
+      const timeoutMs = expecting ? retryMs : pollIntervalMs;
+      if (expecting) retryMs = Math.min(retryMs * 2, pollIntervalMs);
+      if (await wakeups.wait(seen, timeoutMs, signal)) {
+        expecting = true;
+        retryMs = FIRST_RETRY_MS;
+      }
     }
   }
 

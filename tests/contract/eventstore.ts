@@ -35,10 +35,10 @@ export interface EventStoreContractOptions {
   longStreamEvents?: number;
 }
 
-const newTenant = () => `t${randomBytes(5).toString('hex')}`;
-const newStream = (tenant: string, category = 'incident') => qualify(tenant, `${category}-${randomUUID()}`);
+export const newTenant = () => `t${randomBytes(5).toString('hex')}`;
+export const newStream = (tenant: string, category = 'incident') => qualify(tenant, `${category}-${randomUUID()}`);
 
-function metadataFor(tenant: string, extra: Partial<NewEventMetadata> = {}): NewEventMetadata {
+export function metadataFor(tenant: string, extra: Partial<NewEventMetadata> = {}): NewEventMetadata {
   return {
     tenantId: tenant,
     actor: { id: 'user-1', kind: 'user', roles: ['responder'] },
@@ -49,21 +49,21 @@ function metadataFor(tenant: string, extra: Partial<NewEventMetadata> = {}): New
   };
 }
 
-function newEvent(tenant: string, type = 'IncidentNoteAdded', data: JsonObject = { text: 'note' }): NewEvent {
+export function newEvent(tenant: string, type = 'IncidentNoteAdded', data: JsonObject = { text: 'note' }): NewEvent {
   return { id: randomUUID(), type, data, metadata: metadataFor(tenant) };
 }
 
-function events(tenant: string, count: number, type = 'IncidentNoteAdded'): NewEvent[] {
+export function events(tenant: string, count: number, type = 'IncidentNoteAdded'): NewEvent[] {
   return Array.from({ length: count }, (_, index) => newEvent(tenant, type, { index }));
 }
 
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
 }
 
-function assertIncreasing(positions: readonly Position[]): void {
+export function assertIncreasing(positions: readonly Position[]): void {
   for (let index = 1; index < positions.length; index++) {
     assert.ok((positions[index - 1] as Position) < (positions[index] as Position), `position ${index} is not after ${index - 1}`);
   }
