@@ -12,8 +12,11 @@ export interface RequestContext {
 
 export type GraphQLContext = MercuriusContext & RequestContext;
 
-/** A module's `resolvers` export; Subscription fields are `{ subscribe, resolve? }`. */
-export type Resolvers = IResolvers<unknown, GraphQLContext>;
+/**
+ * A module's `resolvers` export; Subscription fields are `{ subscribe, resolve? }`. The parent (`never` here) is
+ * whatever the parent field returned: each resolver annotates the shape it expects.
+ */
+export type Resolvers = IResolvers<never, GraphQLContext>;
 
 /** A module's `loaders` export: batched per request (`Type: { field: (queries, context) => results[] }`). */
 export type Loaders = MercuriusLoaders<GraphQLContext>;

@@ -2,12 +2,12 @@
 // a valid token: HTTP requests in the Authorization header (checked before the body is read), WebSocket clients in
 // `connection_init`. Queries and mutations go over HTTP; the socket carries subscriptions.
 import type { FastifyInstance } from 'fastify';
-import mercurius from 'mercurius';
+import mercurius, { type IResolvers } from 'mercurius';
 import { graphqlErrorFormatter } from '../errors.ts';
 import type { TokenVerifier } from '../auth/token.ts';
 import type { Services } from '../services.ts';
 import { complexityRule, DEFAULT_COMPLEXITY_LIMITS, KnownOperationTypesRule, type ComplexityLimits } from './validation.ts';
-import type { RequestContext } from './context.ts';
+import type { GraphQLContext, RequestContext } from './context.ts';
 import { buildSchema, loadModules } from './schema.ts';
 import { guardSubscriptions, validateSubscriptions } from './subscriptions.ts';
 import { registerWebSocket } from './websocket.ts';
@@ -75,7 +75,11 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphQLPlugin
   });
 
   for (const module of modules) {
-    if (module.resolvers) app.graphql.defineResolvers(guardSubscriptions(module.resolvers, app.log));
+    // Our Resolvers type the parent as `never` so that each resolver declares the parent it expects; mercurius
+    // takes any parent.
+    if (module.resolvers) {
+      app.graphql.defineResolvers(guardSubscriptions(module.resolvers, app.log) as IResolvers<unknown, GraphQLContext>);
+    }
     if (module.loaders) app.graphql.defineLoaders(module.loaders);
   }
   app.graphql.addHook('preSubscriptionExecution', validateSubscriptions(rules, app.log));

@@ -1,6 +1,7 @@
-// WebSocket /graphql as a graphql-ws client sees it: the token in connection_init, refusals as close codes, and the
-// close code of a stopping server.
+// WebSocket /graphql as a graphql-ws client sees it: the token in connection_init, refusals as close codes, the live
+// `events` subscription, and the close code of a stopping server.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,8 @@ import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../gateway/compose.ts';
 import { loadConfig } from '../../infra/config.ts';
+import type { JsonObject } from '../../infra/eventstore/port.ts';
+import { qualify } from '../../infra/eventstore/stream-name.ts';
 
 const SECRET = 'e2e-gateway-websocket-secret-0123456789ab';
 let server: RunningServer;
@@ -19,8 +22,47 @@ let dataDir: string;
 let url: string;
 const clients: Client[] = [];
 
-function token(options: jwt.SignOptions = { expiresIn: 300 }): string {
-  return jwt.sign({ tenant: 'acme', roles: ['viewer'] }, SECRET, { algorithm: 'HS256', subject: 'alice', ...options });
+function token(options: jwt.SignOptions = { expiresIn: 300 }, roles = ['viewer']): string {
+  return jwt.sign({ tenant: 'acme', roles }, SECRET, { algorithm: 'HS256', subject: 'alice', ...options });
+}
+
+/** Appends one event as a responder of `tenant` would, straight to the store. */
+async function append(tenant: string, streamId: string, type: string, data: JsonObject): Promise<void> {
+  const actor = { id: 'rita', kind: 'user' as const, roles: ['responder'] };
+  const metadata = { tenantId: tenant, actor, correlationId: randomUUID(), causationId: randomUUID(), schemaVersion: 1 };
+  await server.services.eventStore.append(qualify(tenant, streamId), [{ id: randomUUID(), type, data, metadata }], {
+    expectedRevision: 'any',
+  });
+}
+
+interface Envelope {
+  cursor: string;
+  streamId: string;
+  revision: number;
+  type: string;
+  actor: { id: string; kind: string };
+  data: JsonObject;
+}
+
+const EVENTS = `subscription Events($after: Cursor, $prefix: String) {
+  events(after: $after, streamPrefix: $prefix) { cursor streamId revision type actor { id kind } data }
+}`;
+
+/** The first `count` envelopes of an `events` subscription; leaving the loop unsubscribes. */
+async function take(client: Client, count: number, variables: Record<string, unknown>): Promise<Envelope[]> {
+  const received: Envelope[] = [];
+  for await (const result of client.iterate<{ events: Envelope }>({ query: EVENTS, variables })) {
+    assert.equal(result.errors, undefined, JSON.stringify(result.errors));
+    if (result.data) received.push(result.data.events);
+    if (received.length === count) break;
+  }
+  return received;
+}
+
+async function connected(connectionParams: Record<string, unknown>): Promise<Client> {
+  const outcome = await connect(connectionParams);
+  assert.ok(outcome.connected, 'connection refused');
+  return outcome.client;
 }
 
 type Outcome = { connected: true; client: Client } | { connected: false; code: number; reason: string };
@@ -100,10 +142,54 @@ test('a socket that never sends connection_init is closed with 4408', async () =
 });
 
 test('an invalid subscription document is refused with GRAPHQL_VALIDATION_FAILED', async () => {
-  const outcome = await connect({ token: token() });
-  assert.ok(outcome.connected);
-  const errors = await firstError(outcome.client, 'subscription { noSuchField }');
+  const errors = await firstError(await connected({ token: token() }), 'subscription { events { noSuchField } }');
   assert.equal(errors[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+});
+
+test("events replays the tenant's log in order, without other tenants' events, then goes on live", async () => {
+  await append('acme', 'incident-live-1', 'IncidentProbed', { step: 1 });
+  await append('globex', 'incident-live-1', 'IncidentProbed', { step: 'not ours' });
+  await append('acme', 'incident-live-2', 'IncidentProbed', { step: 2 });
+  const client = await connected({ token: token() });
+  const subscription = client.iterate<{ events: Envelope }>({ query: EVENTS, variables: { after: '', prefix: 'incident-live' } });
+  const iterator = subscription[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value } = await iterator.next();
+    assert.ok(value?.data, JSON.stringify(value));
+    return value.data.events;
+  };
+  const first = await next();
+  const second = await next();
+  await append('acme', 'incident-live-1', 'IncidentProbed', { step: 3 });
+  const third = await next();
+  await iterator.return?.();
+  assert.deepEqual(
+    [first, second, third].map((event) => [event.streamId, event.revision, event.data]),
+    [
+      ['incident-live-1', 0, { step: 1 }],
+      ['incident-live-2', 0, { step: 2 }],
+      ['incident-live-1', 1, { step: 3 }],
+    ],
+  );
+  assert.deepEqual(first.actor, { id: 'rita', kind: 'USER' });
+  assert.ok(first.cursor < second.cursor && second.cursor < third.cursor);
+
+  const resumed = await take(client, 1, { after: first.cursor, prefix: 'incident-live' });
+  assert.deepEqual(resumed[0]?.data, { step: 2 });
+  const oneStream = await take(client, 1, { after: '', prefix: 'incident-live-2' });
+  assert.deepEqual(oneStream[0]?.streamId, 'incident-live-2');
+});
+
+test('events is FORBIDDEN to a token without a reading role', async () => {
+  const client = await connected({ token: token(undefined, ['ingest']) });
+  const errors = await firstError(client, 'subscription { events { cursor } }');
+  assert.equal(errors[0]?.extensions?.code, 'FORBIDDEN');
+});
+
+test('an unusable cursor is BAD_USER_INPUT', async () => {
+  const client = await connected({ token: token() });
+  const errors = await firstError(client, 'subscription { events(after: "no such position") { cursor } }');
+  assert.equal(errors[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(errors));
 });
 
 test('a stopping server closes open sockets with 1001 Going Away', async () => {
