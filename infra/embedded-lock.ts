@@ -1,8 +1,8 @@
 // One process at a time may open an embedded data directory: two PGlite instances on the same files corrupt them.
-// The lock is a file created exclusively (O_EXCL) holding the owner's pid. A lock whose pid is no longer running is
-// stale (the owner crashed) and is taken over; taking over is itself guarded by a second exclusive file, so two
-// processes finding the same stale lock cannot both win.
-import { openSync, closeSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+// The lock is a file created atomically (link(2) fails if it exists) holding the owner's pid. A lock whose pid is no
+// longer running is stale (the owner crashed) and is taken over; taking over is itself guarded by a second exclusive
+// file, so two processes finding the same stale lock cannot both win.
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DataDirectoryLockedError } from './eventstore/errors.ts';
 
@@ -26,7 +26,7 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** The pid in a lock file, undefined if the file is gone; NaN when it is unreadable (a crash mid-write). */
+/** The pid in a lock file, undefined if the file is gone; NaN when it holds no pid. */
 function ownerOf(path: string): number | undefined {
   try {
     return Number.parseInt(readFileSync(path, 'utf8').split('\n')[0] ?? '', 10);
@@ -36,24 +36,27 @@ function ownerOf(path: string): number | undefined {
   }
 }
 
+/**
+ * Creates `path` holding our pid, or returns false if it exists. The pid is written to a private file first and
+ * linked into place, so a lock file is never seen empty: an empty or garbled one is left over from something else.
+ */
 function createExclusive(path: string): boolean {
-  let fd: number;
+  const draft = `${path}.${process.pid}.draft`;
+  writeFileSync(draft, `${process.pid}\n`);
   try {
-    fd = openSync(path, 'wx');
+    linkSync(draft, path);
+    return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
-  }
-  try {
-    writeSync(fd, `${process.pid}\n`);
   } finally {
-    closeSync(fd);
+    unlinkSync(draft);
   }
-  return true;
 }
 
 function removeIfOwnedBy(path: string, pid: number): void {
-  if (ownerOf(path) !== pid) return;
+  // Object.is: an unreadable lock's owner is NaN, which must match itself.
+  if (!Object.is(ownerOf(path), pid)) return;
   try {
     unlinkSync(path);
   } catch (error) {
@@ -107,7 +110,7 @@ export function lockDirectory(dir: string): DirectoryLock {
     }
     try {
       // Re-read under the takeover marker: only the lock we judged stale may be removed.
-      if (ownerOf(path) === owner) removeIfOwnedBy(path, owner);
+      removeIfOwnedBy(path, owner);
     } finally {
       removeIfOwnedBy(takeover, process.pid);
     }
