@@ -12,7 +12,8 @@ export interface EmmettTarget extends BenchTarget {
 
 export async function openEmmett(url: string, poolSize: number, readBatchSize: number): Promise<EmmettTarget> {
   // The same pool size as our store gets, so concurrency is compared like for like.
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // Idle connections go soon: the comparison alternates with our pool, and the server is shared with other runs.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 1000 });
   const store = getPostgreSQLEventStore(url, { connectionOptions: { pool } });
   const reader = dumbo({ connectionString: url });
   // Emmett creates its schema on first use; do that before anything is timed.
