@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,14 +193,41 @@ test('an unusable cursor is BAD_USER_INPUT', async () => {
   assert.equal(errors[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(errors));
 });
 
-test('a stopping server closes open sockets with 1001 Going Away', async () => {
+test('a stopping server answers the request in flight, closes sockets with 1001, then refuses connections', async () => {
   const socket = new WebSocket(url, 'graphql-transport-ws');
   await once(socket, 'open');
   socket.send(JSON.stringify({ type: 'connection_init', payload: { token: token() } }));
   const [ack] = (await once(socket, 'message')) as [Buffer];
   assert.equal(JSON.parse(ack.toString()).type, 'connection_ack');
-  const closed = once(socket, 'close');
-  await server.close();
-  const [code] = (await closed) as [number, Buffer];
+  const socketClosed = once(socket, 'close');
+
+  // A request whose headers have arrived but whose body is still on its way when the shutdown begins; it reads the
+  // projections' checkpoints, so it also shows that the database is still open while it runs.
+  const body = JSON.stringify({ query: '{ projections { name } }' });
+  const arrived = once(server.app.server, 'request');
+  const request = http.request(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      authorization: `Bearer ${token(undefined, ['admin'])}`,
+    },
+  });
+  const answered = once(request, 'response') as Promise<[http.IncomingMessage]>;
+  request.write(body.slice(0, 5));
+  await arrived;
+  const closing = server.close();
+  request.end(body.slice(5));
+
+  const [response] = await answered;
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const answer = JSON.parse(Buffer.concat(chunks).toString()) as { data?: { projections: unknown[] }; errors?: unknown };
+  assert.equal(response.statusCode, 200);
+  assert.equal(answer.errors, undefined, JSON.stringify(answer.errors));
+  assert.ok((answer.data?.projections.length ?? 0) > 0);
+  const [code] = (await socketClosed) as [number, Buffer];
   assert.equal(code, 1001);
+  await closing;
+  await assert.rejects(fetch(`${server.url}/healthz`));
 });
