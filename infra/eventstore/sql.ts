@@ -623,19 +623,32 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
     // back), look again soon rather than a whole poll interval later.
     let expecting = false;
     let retryMs = FIRST_RETRY_MS;
+    // Each scan remembers the wake-up count from before it started, so a wake during the scan is not slept through.
+    const scan = (after: Position) => {
+      const scanned = (async () => {
+        // Listening before reading: an append that commits after this read is announced to us.
+        await listen();
+        const seen = wakeups.version;
+        return { seen, page: await scanAll(after, subscribeOptions.filter, Number.POSITIVE_INFINITY) };
+      })();
+      // A scan left behind when the subscription ends must not surface as an unhandled rejection.
+      scanned.catch(() => undefined);
+      return scanned;
+    };
+    let pending = scan(cursor);
     while (!signal.aborted) {
-      // Listening before reading: an append that commits after this read is announced to us.
-      await listen();
-      const seen = wakeups.version;
-      const page = await scanAll(cursor, subscribeOptions.filter, Number.POSITIVE_INFINITY);
+      const { seen, page } = await pending;
+      // Past everything scanned, matching or not: a filtered subscription never rescans what it has passed.
+      const progressed = page.scannedTo !== undefined && page.scannedTo > cursor;
+      cursor = page.scannedTo ?? cursor;
+      // Catching up: the next page is read while the consumer handles this one.
+      const more = page.next !== undefined;
+      if (more) pending = scan(cursor);
       for (const event of page.items) {
         if (signal.aborted) return;
         yield event;
       }
-      // Past everything scanned, matching or not: a filtered subscription never rescans what it has passed.
-      const progressed = page.scannedTo !== undefined && page.scannedTo > cursor;
-      cursor = page.scannedTo ?? cursor;
-      if (page.next !== undefined) continue;
+      if (more) continue;
       if (progressed) {
         expecting = false;
         retryMs = FIRST_RETRY_MS;
@@ -646,6 +659,7 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
         expecting = true;
         retryMs = FIRST_RETRY_MS;
       }
+      pending = scan(cursor);
     }
   }
 
