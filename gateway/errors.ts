@@ -9,7 +9,7 @@ import { InvalidReadError, StoreUnavailableError } from '../infra/eventstore/err
 import { ProjectionTimeoutError } from '../projections/errors.ts';
 import { ForbiddenError, UnauthenticatedError } from './auth/errors.ts';
 
-export type ErrorCode =
+type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'BAD_USER_INPUT'
@@ -41,13 +41,12 @@ export class GraphQLValidationFailed extends Error {
 }
 
 /** Errors fastify and mercurius raise about the request itself (body too large, bad JSON, no query, bad method). */
-function protocolError(error: unknown): (Error & { code: string; statusCode: number }) | undefined {
+function protocolError(error: unknown): { code: string; statusCode: number; message: string } | undefined {
   if (!(error instanceof Error)) return undefined;
   const { code, statusCode } = error as Partial<FastifyError>;
   const ours = typeof code === 'string' && (code.startsWith('FST_') || code.startsWith('MER_'));
-  return ours && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500
-    ? Object.assign(error, { code, statusCode })
-    : undefined;
+  const clientFault = typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500;
+  return ours && clientFault ? { code, statusCode, message: error.message } : undefined;
 }
 
 /** Mercurius wraps parse, validation and variable-coercion errors in one error with an `errors` list. */
@@ -67,7 +66,11 @@ function classify(error: unknown): ClientError | undefined {
       code: 'CONFLICT',
       status: 409,
       message: error.message,
-      extensions: { streamId: error.streamId, expectedVersion: error.expectedVersion, currentVersion: error.currentVersion },
+      extensions: {
+        streamId: error.streamId,
+        expectedVersion: error.expectedVersion,
+        currentVersion: error.currentVersion,
+      },
     };
   }
   // NotFoundError is a DomainError: test it first.
@@ -79,19 +82,18 @@ function classify(error: unknown): ClientError | undefined {
     return { code: 'BAD_USER_INPUT', status: 400, message: error.message };
   }
   if (error instanceof ProjectionTimeoutError) {
-    return {
-      code: 'SERVICE_UNAVAILABLE',
-      status: 503,
-      message: `read models did not catch up with cursor ${JSON.stringify(error.position)} within ${error.timeoutMs} ms; retry`,
-    };
+    const cursor = JSON.stringify(error.position);
+    const message = `read models did not catch up with cursor ${cursor} within ${error.timeoutMs} ms; retry`;
+    return { code: 'SERVICE_UNAVAILABLE', status: 503, message };
   }
   if (error instanceof StoreUnavailableError) {
     return { code: 'SERVICE_UNAVAILABLE', status: 503, message: 'the event store is unavailable; retry' };
   }
   const protocol = protocolError(error);
-  if (protocol?.code === 'FST_ERR_VALIDATION') return { code: 'BAD_USER_INPUT', status: 400, message: protocol.message };
-  if (protocol !== undefined) return { code: 'BAD_REQUEST', status: protocol.statusCode, message: protocol.message };
-  return undefined;
+  if (protocol === undefined) return undefined;
+  // A route's JSON schema refused the body (ingestion routes): the caller's input, not the request's form.
+  if (protocol.code === 'FST_ERR_VALIDATION') return { code: 'BAD_USER_INPUT', status: 400, message: protocol.message };
+  return { code: 'BAD_REQUEST', status: protocol.statusCode, message: protocol.message };
 }
 
 function formatted(source: GraphQLError | undefined, client: ClientError): GraphQLFormattedError {
@@ -116,7 +118,7 @@ interface FormattedErrors {
 }
 
 /** Maps errors as mercurius and graphql-js hand them over (GraphQLErrors wrapping ours) to client errors. */
-export function formatErrors(errors: readonly unknown[], log: FastifyBaseLogger): FormattedErrors {
+function formatErrors(errors: readonly unknown[], log: FastifyBaseLogger): FormattedErrors {
   let status = 0;
   const result: GraphQLFormattedError[] = [];
   for (const error of errors) {
@@ -154,10 +156,9 @@ export function graphqlErrorFormatter(
   const { status, errors } = formatErrors(execution.errors, log);
   // Once execution ran, errors are part of a 200 response (GraphQL over HTTP); before it, the status says why not.
   const executed = execution.data !== undefined;
-  return {
-    statusCode: executed ? 200 : status,
-    response: { ...(executed ? { data: execution.data } : {}), errors, ...(execution.extensions ? { extensions: execution.extensions } : {}) },
-  };
+  const response: FormattedExecutionResult = executed ? { data: execution.data, errors } : { errors };
+  if (execution.extensions !== undefined) response.extensions = execution.extensions;
+  return { statusCode: executed ? 200 : status, response };
 }
 
 /** For the subscription transport, which sends one error per failed operation without calling the formatter. */

@@ -62,6 +62,7 @@ export async function healthPlugin(app: FastifyInstance, options: HealthPluginOp
       }),
     ]);
     const ready = store.ok && projections.ok;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { store, projections } });
+    const body = { status: ready ? 'ready' : 'unavailable', checks: { store, projections } };
+    return reply.code(ready ? 200 : 503).send(body);
   });
 }

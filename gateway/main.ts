@@ -3,6 +3,7 @@
 // stopped, store and databases closed. A second signal, or a stop that hangs, ends the process at once.
 import pino from 'pino';
 import { loadConfig } from '../infra/config.ts';
+import { devSecretPath } from './auth/keys.ts';
 import { signToken } from './auth/token.ts';
 import { startServer } from './compose.ts';
 
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
     const token = signToken(server.key.key, { sub: 'admin', tenant: 'default', roles: ['admin'] }, DEV_TOKEN_TTL_SECONDS);
     console.log(
       [
-        `No JWT_SECRET or JWT_PUBLIC_KEY: tokens are signed with the development secret in ${config.dataDir}/jwt-secret` +
+        'No JWT_SECRET or JWT_PUBLIC_KEY: tokens are signed with the development secret in ' +
+          devSecretPath(config.dataDir) +
           (server.key.created ? ' (created now).' : '.'),
         'Admin token (tenant "default", valid 30 days; mint others with `npm run token`):',
         `  ${token}`,

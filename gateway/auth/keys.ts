@@ -12,7 +12,7 @@ export function devSecretPath(dataDir: string): string {
   return join(dataDir, DEV_SECRET_FILE);
 }
 
-export function isEmbedded(config: Config): boolean {
+function isEmbedded(config: Config): boolean {
   return config.databaseUrl === undefined && config.eventStoreUrl === undefined;
 }
 
@@ -26,7 +26,7 @@ async function readDevSecret(dataDir: string): Promise<string | undefined> {
 }
 
 /** The secret under DATA_DIR, written (mode 600) on first use; `created` says whether this call wrote it. */
-export async function loadOrCreateDevSecret(dataDir: string): Promise<{ secret: string; created: boolean }> {
+async function loadOrCreateDevSecret(dataDir: string): Promise<{ secret: string; created: boolean }> {
   const existing = await readDevSecret(dataDir);
   if (existing !== undefined) return { secret: existing, created: false };
   await mkdir(dataDir, { recursive: true });

@@ -56,7 +56,7 @@ export interface TokenVerifier {
 
 const MAX_SUBJECT_LENGTH = 256;
 
-export function principalFromClaims(claims: { sub?: unknown; tenant?: unknown; roles?: unknown }): Principal {
+function principalFromClaims(claims: { sub?: unknown; tenant?: unknown; roles?: unknown }): Principal {
   const { sub, tenant, roles } = claims;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_SUBJECT_LENGTH) {
     throw new InvalidClaimsError(`claim "sub" must be a string of 1–${MAX_SUBJECT_LENGTH} characters`);
@@ -70,9 +70,8 @@ export function principalFromClaims(claims: { sub?: unknown; tenant?: unknown; r
   if (!Array.isArray(roles) || roles.length === 0) throw new InvalidClaimsError('claim "roles" must be a non-empty list');
   const unknown = roles.filter((role) => !isRole(role));
   if (unknown.length > 0) {
-    throw new InvalidClaimsError(
-      `claim "roles" has unknown ${unknown.map((role) => JSON.stringify(role)).join(', ')}; known roles: ${ROLES.join(', ')}`,
-    );
+    const names = unknown.map((role) => JSON.stringify(role)).join(', ');
+    throw new InvalidClaimsError(`claim "roles" has unknown ${names}; known roles: ${ROLES.join(', ')}`);
   }
   return { sub, tenant, roles: [...new Set(roles.filter(isRole))] };
 }
@@ -114,6 +113,8 @@ export function signToken(
   ttlSeconds: number,
 ): string {
   const { sub, tenant, roles } = principalFromClaims(claims);
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new InvalidClaimsError('ttl must be a positive number of seconds');
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
+    throw new InvalidClaimsError('ttl must be a positive number of seconds');
+  }
   return jwt.sign({ tenant, roles }, key.key, { algorithm: 'HS256', subject: sub, expiresIn: ttlSeconds });
 }

@@ -25,7 +25,8 @@ async function signingKey(): Promise<Hs256Key> {
   if (source.kind === 'development') {
     const key = await existingDevKey(source.dataDir);
     if (key === undefined) {
-      throw new UsageError(`no development secret in ${source.dataDir}; start the server once (npm start) or set JWT_SECRET`);
+      const hint = 'start the server once (npm start) or set JWT_SECRET';
+      throw new UsageError(`no development secret in ${source.dataDir}; ${hint}`);
     }
     return key;
   }

@@ -35,7 +35,8 @@ export const resolvers: Resolvers = {
           filter: { streamPrefix: streamPrefix ?? undefined, types: types ?? undefined },
         });
       },
-      resolve: ({ event }: LiveEvent, _args: unknown, context) => eventEnvelope(requireRole(context, 'read').tenant, event),
+      resolve: ({ event }: LiveEvent, _args: unknown, context) =>
+        eventEnvelope(requireRole(context, 'read').tenant, event),
     },
   },
 };

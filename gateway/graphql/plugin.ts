@@ -6,7 +6,12 @@ import mercurius, { type IResolvers } from 'mercurius';
 import { graphqlErrorFormatter } from '../errors.ts';
 import type { TokenVerifier } from '../auth/token.ts';
 import type { Services } from '../services.ts';
-import { complexityRule, DEFAULT_COMPLEXITY_LIMITS, KnownOperationTypesRule, type ComplexityLimits } from './validation.ts';
+import {
+  complexityRule,
+  DEFAULT_COMPLEXITY_LIMITS,
+  KnownOperationTypesRule,
+  type ComplexityLimits,
+} from './validation.ts';
 import type { GraphQLContext, RequestContext } from './context.ts';
 import { buildSchema, loadModules } from './schema.ts';
 import { guardSubscriptions, validateSubscriptions } from './subscriptions.ts';
@@ -37,14 +42,12 @@ export interface GraphQLPluginOptions {
   services: Services;
   verifier: TokenVerifier;
   limits?: Partial<GraphQLLimits>;
-  /** Where the schema modules live (default: this folder). */
-  modulesDirectory?: string;
 }
 
 export async function graphqlPlugin(app: FastifyInstance, options: GraphQLPluginOptions): Promise<void> {
   const { services, verifier } = options;
   const limits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.limits };
-  const modules = await loadModules(options.modulesDirectory);
+  const modules = await loadModules();
   const rules = [KnownOperationTypesRule, complexityRule(limits)];
 
   const principalOf = await registerWebSocket(app, {

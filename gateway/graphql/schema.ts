@@ -32,8 +32,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-async function loadModule(directory: string, name: string): Promise<GraphQLModule> {
-  const sdlPath = join(directory, `${name}.graphql`);
+async function loadModule(name: string): Promise<GraphQLModule> {
+  const sdlPath = join(MODULES_DIRECTORY, `${name}.graphql`);
   let typeDefs: DocumentNode;
   try {
     // Named sources make schema errors point at the file.
@@ -41,24 +41,26 @@ async function loadModule(directory: string, name: string): Promise<GraphQLModul
   } catch (error) {
     throw new SchemaModuleError(`${sdlPath}: ${(error as Error).message}`, { cause: error });
   }
-  const codePath = join(directory, `${name}.ts`);
+  const codePath = join(MODULES_DIRECTORY, `${name}.ts`);
   if (!(await exists(codePath))) return { name, typeDefs };
   const exported: unknown = await import(pathToFileURL(codePath).href);
   const { resolvers, loaders } = isRecord(exported) ? exported : {};
   for (const [exportName, value] of Object.entries({ resolvers, loaders })) {
-    if (value !== undefined && !isRecord(value)) throw new SchemaModuleError(`${codePath}: export ${exportName} must be an object`);
+    if (value !== undefined && !isRecord(value)) {
+      throw new SchemaModuleError(`${codePath}: export ${exportName} must be an object`);
+    }
   }
   // Shapes inside are checked by mercurius when they are defined (an unknown type or field fails the start).
   return { name, typeDefs, resolvers: resolvers as Resolvers | undefined, loaders: loaders as Loaders | undefined };
 }
 
-/** Every module in `directory` (default: gateway/graphql), in name order. */
-export async function loadModules(directory = MODULES_DIRECTORY): Promise<GraphQLModule[]> {
-  const names = (await readdir(directory))
+/** Every module in gateway/graphql, in name order. */
+export async function loadModules(): Promise<GraphQLModule[]> {
+  const names = (await readdir(MODULES_DIRECTORY))
     .filter((file) => file.endsWith('.graphql'))
     .map((file) => file.slice(0, -'.graphql'.length))
     .sort();
-  return Promise.all(names.map((name) => loadModule(directory, name)));
+  return Promise.all(names.map(loadModule));
 }
 
 function hasFields(type: GraphQLObjectType | null | undefined): type is GraphQLObjectType {
@@ -68,7 +70,8 @@ function hasFields(type: GraphQLObjectType | null | undefined): type is GraphQLO
 export function buildSchema(modules: readonly GraphQLModule[]): GraphQLSchema {
   const schema = buildASTSchema(concatAST(modules.map((module) => module.typeDefs)));
   const config = schema.toConfig();
-  const empty = new Set<unknown>([config.mutation, config.subscription].filter((type) => type != null && !hasFields(type)));
+  const roots = [config.mutation, config.subscription];
+  const empty = new Set<unknown>(roots.filter((type) => type != null && !hasFields(type)));
   if (empty.size === 0) return schema;
   return new GraphQLSchema({
     ...config,

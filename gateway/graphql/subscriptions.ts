@@ -46,7 +46,7 @@ function guard(subscribe: Subscribe, log: FastifyBaseLogger): Subscribe {
 }
 
 function hasSubscribe(field: unknown): field is { subscribe: Subscribe } {
-  return typeof field === 'object' && field !== null && typeof (field as { subscribe?: unknown }).subscribe === 'function';
+  return typeof (field as { subscribe?: unknown } | null)?.subscribe === 'function';
 }
 
 /** The module's resolvers with every `Subscription.*.subscribe` guarded. */

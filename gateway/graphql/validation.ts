@@ -107,18 +107,11 @@ export function complexityRule(limits: ComplexityLimits): ValidationRule {
         const root = schema.getRootType(operation.operation);
         const { depth, cost } = measure(operation.selectionSet, root ?? undefined, false, new Set());
         const name = operation.name?.value ?? 'anonymous operation';
-        if (depth > limits.maxDepth) {
-          context.reportError(
-            new GraphQLError(`${name} is nested ${depth} levels deep; at most ${limits.maxDepth} allowed`, { nodes: operation }),
-          );
-        }
+        const refuse = (message: string) => context.reportError(new GraphQLError(message, { nodes: operation }));
+        if (depth > limits.maxDepth) refuse(`${name} is nested ${depth} levels deep; at most ${limits.maxDepth} allowed`);
         if (cost > limits.maxCost) {
-          context.reportError(
-            new GraphQLError(
-              `${name} may resolve about ${Math.round(cost)} fields; at most ${limits.maxCost} allowed (ask for smaller pages with first)`,
-              { nodes: operation },
-            ),
-          );
+          const fields = Math.round(cost);
+          refuse(`${name} may resolve about ${fields} fields; at most ${limits.maxCost} allowed (ask for smaller pages)`);
         }
         return false;
       },

@@ -28,7 +28,7 @@ export interface WebSocketOptions {
 }
 
 /** `{ authorization: 'Bearer …' }` (as a header would say it) or `{ token }`. */
-export function connectionInitToken(payload: unknown): string {
+function connectionInitToken(payload: unknown): string {
   if (typeof payload === 'object' && payload !== null) {
     const { authorization, Authorization, token } = payload as Record<string, unknown>;
     const header = authorization ?? Authorization;
