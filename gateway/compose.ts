@@ -132,10 +132,13 @@ export interface RunningServer {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const key = await resolveKey(config);
   const { services, close } = await openServices(config, options);
+  // Once: a failed start closes the app, whose onClose may or may not have run depending on where it failed.
+  let closing: Promise<void> | undefined;
+  const closeServices = () => (closing ??= close());
   const app = buildApp({
     services,
     verifier: createTokenVerifier(key.key),
-    closeServices: close,
+    closeServices,
     logger: options.logger,
     graphql: options.graphql,
     readiness: options.readiness,
@@ -145,6 +148,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     return { app, services, url, key, close: () => app.close() };
   } catch (error) {
     await app.close().catch(() => undefined);
+    await closeServices().catch(() => undefined);
     throw error;
   }
 }
