@@ -91,15 +91,25 @@ export function complexityRule(limits: ComplexityLimits): ValidationRule {
           const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
           add(measure(selection.selectionSet, type ?? undefined, paginated, fragmentsOnPath), 0);
         } else {
-          const name = selection.name.value;
-          const fragment = context.getFragment(name);
-          // Cycles are reported by NoFragmentCyclesRule; stop following them here.
-          if (!fragment || fragmentsOnPath.has(name)) continue;
-          const type = schema.getType(fragment.typeCondition.name.value);
-          add(measure(fragment.selectionSet, type ?? undefined, paginated, new Set([...fragmentsOnPath, name])), 0);
+          add(measureFragment(selection.name.value, paginated, fragmentsOnPath), 0);
         }
       }
       return { depth, cost };
+    }
+
+    // Memoised: a document that spreads each fragment twice into the next would otherwise cost exponential time.
+    const fragmentMeasures = new Map<string, Measure>();
+    function measureFragment(name: string, paginated: boolean, fragmentsOnPath: ReadonlySet<string>): Measure {
+      const key = `${name}/${paginated}`;
+      const known = fragmentMeasures.get(key);
+      if (known !== undefined) return known;
+      const fragment = context.getFragment(name);
+      // Cycles are reported by NoFragmentCyclesRule; stop following them here.
+      if (!fragment || fragmentsOnPath.has(name)) return { depth: 0, cost: 0 };
+      const type = schema.getType(fragment.typeCondition.name.value) ?? undefined;
+      const measured = measure(fragment.selectionSet, type, paginated, new Set([...fragmentsOnPath, name]));
+      fragmentMeasures.set(key, measured);
+      return measured;
     }
 
     return {

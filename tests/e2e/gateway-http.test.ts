@@ -185,6 +185,16 @@ describe('invalid requests', () => {
     assert.deepEqual(codes(response), ['GRAPHQL_VALIDATION_FAILED']);
   });
 
+  test('fragments spread twice at every level are measured without expanding them, and refused', async () => {
+    const levels = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Query { viewer { id } ...F${i + 1} ...F${i + 1} }`);
+    const query = ['{ ...F0 }', ...levels, 'fragment F40 on Query { viewer { id } }'].join('\n');
+    const started = Date.now();
+    const response = await graphql({ query }, viewer);
+    assert.ok(Date.now() - started < 2_000);
+    assert.equal(response.status, 400);
+    assert.match(response.body.errors?.[0]?.message ?? '', /may resolve about \d+ fields; at most 25000 allowed/);
+  });
+
   test('a body that is not JSON is a 400 BAD_REQUEST in GraphQL shape', async () => {
     const response = await post('{"query": ', { authorization: `Bearer ${viewer}` });
     assert.equal(response.status, 400);
