@@ -40,6 +40,13 @@ export function jsonString(value: string, path: string): string {
   return text;
 }
 
+/**
+ * `"key":` text of object keys already seen (and found storable): events of one type repeat the same keys, so most
+ * keys are quoted once per process. Bounded, so that data with ever-new keys cannot grow it without limit.
+ */
+const memberPrefixes = new Map<string, string>();
+const MAX_MEMBER_PREFIXES = 10_000;
+
 // The hot path builds no path strings: `trail` holds the keys and indexes down to the current value, and the path
 // is spelled out only when something is refused.
 function pathOf(base: string, trail: readonly (string | number)[]): string {
@@ -107,24 +114,52 @@ class Writer {
       const kind = (value as { constructor?: { name?: unknown } }).constructor?.name;
       this.refuse(`is a ${typeof kind === 'string' ? kind : 'non-plain object'}, not a plain JSON object`);
     }
-    const record = value as Record<string, unknown>;
     // Symbol-keyed properties are invisible to JSON (and to the hash), as they are to JSON.stringify.
-    const keys = Object.keys(record).sort();
-    let text = '{';
+    return `{${this.members(value as Record<string, unknown>, Object.keys(value).sort())}}`;
+  }
+
+  /** The canonical `"key":value` members of `record` for `keys` (sorted), comma-separated. */
+  members(record: Record<string, unknown>, keys: readonly string[]): string {
+    let text = '';
     for (let index = 0; index < keys.length; index++) {
       const key = keys[index] as string;
       this.trail.push(key);
-      const member = `${this.string(key)}:${this.value(record[key])}`;
+      let prefix = memberPrefixes.get(key);
+      if (prefix === undefined) {
+        prefix = `${this.string(key)}:`;
+        if (memberPrefixes.size < MAX_MEMBER_PREFIXES) memberPrefixes.set(key, prefix);
+      }
+      const member = prefix + this.value(record[key]);
       text += index === 0 ? member : `,${member}`;
       this.trail.pop();
     }
-    return `${text}}`;
+    return text;
   }
 }
 
 /** Canonical JSON text of `value`; throws NotJsonError naming the first offending path under `path`. */
 export function canonicalJson(value: unknown, path = '$'): string {
   return new Writer(path).value(value);
+}
+
+/**
+ * The canonical members of a plain object, keeping only the keys `keep` accepts, split around where `pivot` sorts:
+ * the text between the braces before and after a member named `pivot` would go.
+ */
+export function canonicalMembersAround(
+  record: Record<string, unknown>,
+  pivot: string,
+  keep: (key: string, value: unknown) => boolean,
+  path: string,
+): { before: string; after: string } {
+  const keys = Object.keys(record)
+    .filter((key) => keep(key, record[key]))
+    .sort();
+  const split = keys.findIndex((key) => key >= pivot);
+  const writer = new Writer(path);
+  return split < 0
+    ? { before: writer.members(record, keys), after: '' }
+    : { before: writer.members(record, keys.slice(0, split)), after: writer.members(record, keys.slice(split)) };
 }
 
 /** True for `{}`-style objects (prototype Object.prototype or null), the only shape event data may take. */

@@ -1,7 +1,7 @@
 // Everything an append is checked for before anything is written. The result is the batch in the form every backend
 // stores and hashes: lower-case ids, canonical JSON data, and metadata split around the slot where the store puts
 // `prevHash`, so chaining a batch onto a different head (after a lost race) costs no re-serialisation.
-import { canonicalJson, isPlainObject, jsonString, NotJsonError } from './canonical-json.ts';
+import { canonicalJson, canonicalMembersAround, isPlainObject, jsonString, NotJsonError } from './canonical-json.ts';
 import { InvalidAppendError } from './errors.ts';
 import type { AppendOptions, ExpectedRevision, NewEvent } from './port.ts';
 import { assertTenant, InvalidTenantError } from './stream-name.ts';
@@ -100,15 +100,12 @@ function prepareMetadata(metadata: unknown, path: string, tenantId: string): { b
   for (const key of OPTIONAL_METADATA) {
     if (metadata[key] !== undefined && typeof metadata[key] !== 'string') refuse(`${path}.${key} must be a string when present`);
   }
-  // Two canonical objects, the members sorting before and after `prevHash`, spliced together again by the chain.
-  const before: Record<string, unknown> = {};
-  const after: Record<string, unknown> = {};
-  for (const key of Object.keys(metadata)) {
-    const value = metadata[key];
-    if (STORE_OWNED_METADATA.has(key) || (value === undefined && OPTIONAL_METADATA.has(key))) continue;
-    (key < 'prevHash' ? before : after)[key] = value;
-  }
-  return { before: canonicalJson(before, path).slice(1, -1), after: canonicalJson(after, path).slice(1, -1) };
+  // The members sorting before and after `prevHash`, for the chain to splice `prevHash` in between.
+  return canonicalMembersAround(metadata, 'prevHash', keepMetadata, path);
+}
+
+function keepMetadata(key: string, value: unknown): boolean {
+  return !STORE_OWNED_METADATA.has(key) && !(value === undefined && OPTIONAL_METADATA.has(key));
 }
 
 function prepareEvent(event: unknown, path: string, tenantId: string): PreparedEvent {
