@@ -1,16 +1,9 @@
 // The audit log: every event as auditors page through it (who did what, when and why), one row per event,
 // filterable by stream, actor and time and always in log order.
-import { INCIDENT_EVENT_TYPES } from '../domain/incident/index.ts';
-import type { Projection } from './projection.ts';
+import { ALL_EVENT_TYPES, type Projection } from './projection.ts';
 import { tenantStream } from './tenant-stream.ts';
 
 export const AUDIT_LOG_PROJECTION = 'audit-log';
-
-/**
- * The engine subscribes by event type and has no "every type" (an empty `handles` applies nothing), so the audit
- * log lists the types of every aggregate: each new aggregate adds its list here, or its events go unaudited.
- */
-export const AUDITED_EVENT_TYPES: readonly string[] = [...INCIDENT_EVENT_TYPES];
 
 // Positions compare byte-wise (COLLATE "C"), as the store orders them. `metadata` is kept whole (correlation,
 // causation, trace, reason, schema version and the hash chain), so an entry can be checked against the store.
@@ -38,7 +31,7 @@ const SCHEMA = [
 export function auditLogProjection(): Projection {
   return {
     name: AUDIT_LOG_PROJECTION,
-    handles: AUDITED_EVENT_TYPES,
+    handles: ALL_EVENT_TYPES,
     tables: ['audit_log'],
     async setup(db) {
       for (const statement of SCHEMA) await db.query(statement);

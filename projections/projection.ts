@@ -3,11 +3,14 @@
 import type { StoredEvent } from '../infra/eventstore/port.ts';
 import type { SqlExecutor } from '../infra/sql/port.ts';
 
+/** For read models of the whole log (the audit log): every event, including types that do not exist yet. */
+export const ALL_EVENT_TYPES = 'all';
+
 export interface Projection {
   /** Stable name: the checkpoint and advisory-lock key. */
   readonly name: string;
-  /** Event types this projection applies; others only advance its checkpoint. */
-  readonly handles: readonly string[];
+  /** Event types this projection applies, or ALL_EVENT_TYPES; others only advance its checkpoint. */
+  readonly handles: readonly string[] | typeof ALL_EVENT_TYPES;
   /** Tables emptied by a rebuild, in an order that respects foreign keys. */
   readonly tables: readonly string[];
   /** Idempotent DDL (CREATE TABLE IF NOT EXISTS …), run before the first event. */

@@ -6,7 +6,7 @@ import { applyPipelined, applySequentially, OutOfOrderStatement } from './apply.
 import { chunks, readAhead } from './batches.ts';
 import { advanceCheckpoint, advisoryKey, readPosition, recordFailure, resetCheckpoint } from './checkpoints.ts';
 import { ProjectionLockedError, ProjectionStoppedError } from './errors.ts';
-import type { Projection } from './projection.ts';
+import { ALL_EVENT_TYPES, type Projection } from './projection.ts';
 import { pause, Wakeup } from './wakeup.ts';
 
 /** What this engine's runner of a projection is doing; `standby` means another session holds the lock. */
@@ -69,7 +69,7 @@ export class ProjectionRunner {
   state: RunnerState = 'stopped';
   failure: RunnerFailure | undefined;
   readonly #key: bigint;
-  readonly #handles: ReadonlySet<string>;
+  readonly #handles: (type: string) => boolean;
   /** The newest head the engine has seen, kept even while busy: a pass that read before it must not go idle. */
   #latestHead: Position = START;
   /** Until the projection shows that its statements depend on each other (see apply.ts). */
@@ -89,7 +89,12 @@ export class ProjectionRunner {
     private readonly stopping: AbortSignal,
   ) {
     this.#key = advisoryKey('projection', projection.name);
-    this.#handles = new Set(projection.handles);
+    const { handles } = projection;
+    if (handles === ALL_EVENT_TYPES) this.#handles = () => true;
+    else {
+      const types = new Set(handles);
+      this.#handles = (type) => types.has(type);
+    }
   }
 
   get name(): string {
@@ -254,7 +259,7 @@ export class ProjectionRunner {
     // also moves the checkpoint past unhandled events, without which waitForPosition on one would never resolve.
     const source = this.settings.store.readAll({ after: this.#position });
     for await (const batch of readAhead(chunks(source, this.settings.batchSize))) {
-      const handled = batch.filter((event) => this.#handles.has(event.type));
+      const handled = batch.filter((event) => this.#handles(event.type));
       await this.#commit(session, handled, (batch[batch.length - 1] as StoredEvent).position);
       progress.events += batch.length;
       progress.applied += handled.length;
