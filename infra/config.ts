@@ -8,6 +8,8 @@ export interface Config {
   readDatabaseUrl?: string;
   eventStoreUrl?: string;
   natsUrl?: string;
+  /** First token(s) of live-event subjects (default `events`); instances that share it see each other's events. */
+  natsSubjectPrefix?: string;
   elasticsearchUrl?: string;
   jwtSecret?: string;
   jwtPublicKey?: string;
@@ -45,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readDatabaseUrl: optional(env, 'READ_DATABASE_URL') ?? databaseUrl,
     eventStoreUrl,
     natsUrl: optional(env, 'NATS_URL'),
+    natsSubjectPrefix: optional(env, 'NATS_SUBJECT_PREFIX'),
     elasticsearchUrl: optional(env, 'ELASTICSEARCH_URL'),
     jwtSecret: optional(env, 'JWT_SECRET'),
     jwtPublicKey: optional(env, 'JWT_PUBLIC_KEY'),

@@ -4,6 +4,10 @@ import { createMemoryBus } from './memory.ts';
 import { createNatsBus } from './nats.ts';
 import type { Bus } from './port.ts';
 
-export async function openBus(config: Pick<Config, 'natsUrl'>, options: { name?: string } = {}): Promise<Bus> {
-  return config.natsUrl === undefined ? createMemoryBus() : createNatsBus({ url: config.natsUrl, name: options.name });
+export async function openBus(
+  config: Pick<Config, 'natsUrl' | 'natsSubjectPrefix'>,
+  options: { name?: string } = {},
+): Promise<Bus> {
+  if (config.natsUrl === undefined) return createMemoryBus();
+  return createNatsBus({ url: config.natsUrl, subjectPrefix: config.natsSubjectPrefix, name: options.name });
 }
