@@ -35,9 +35,13 @@ function newStats(): LiveEventsStats {
   return { storeReads: 0, gaps: 0, resets: 0, overflows: 0, maxBuffered: 0 };
 }
 
+/** The newest position this file has appended; reads of "everything so far" wait until the store shows it. */
+let lastAppended: Position = '';
+
 async function append(store: EventStore, tenant: string, clientStreamId: string, types: string[]): Promise<Position> {
   const events = types.map((type, i) => newEvent(tenant, type, { i }));
   const { position } = await store.append(qualify(tenant, clientStreamId), events, { expectedRevision: 'any' });
+  if (position > lastAppended) lastAppended = position;
   return position;
 }
 
@@ -58,6 +62,15 @@ function cursorsOf(items: LiveEvent[]): Position[] {
 }
 
 async function positionsOf(store: EventStore, tenant: string, after: Position): Promise<Position[]> {
+  // A committed event becomes visible only once every older transaction on the server has ended (gap-free reads),
+  // and other test files share the server: wait for visibility instead of assuming it.
+  let head = await store.headPosition();
+  const deadline = Date.now() + 10_000;
+  while (head < lastAppended) {
+    if (Date.now() > deadline) assert.fail(`store head ${head} never reached ${lastAppended}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    head = await store.headPosition();
+  }
   const positions: Position[] = [];
   for await (const event of store.readAll({ after, filter: { streamPrefix: `${tenant}/` } })) positions.push(event.position);
   return positions;
