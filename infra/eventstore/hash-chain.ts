@@ -18,7 +18,12 @@ export interface StreamVerification {
 }
 
 function digest(prevHash: string, type: string, data: string, metadata: string): string {
-  return createHash('sha256').update(`${prevHash}{"data":${data},"metadata":${metadata},"type":${JSON.stringify(type)}}`).digest('hex');
+  // In parts: the data text is flattened once, in place, and reused by the caller, instead of copied into one input.
+  return createHash('sha256')
+    .update(`${prevHash}{"data":`)
+    .update(data)
+    .update(`,"metadata":${metadata},"type":${JSON.stringify(type)}}`)
+    .digest('hex');
 }
 
 function metadataWithPrevHash(event: PreparedEvent, prevHash: string): string {
