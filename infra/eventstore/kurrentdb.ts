@@ -292,12 +292,14 @@ export function createKurrentDBEventStore(connectionString: string, options: Kur
     while (remaining > 0) {
       let received = 0;
       let last: KurrentPosition | undefined;
-      const page = client.readAll({ fromPosition: from ?? KURRENT_START, maxCount: pageSize, filter });
+      // Reads start at their position inclusively and `after` is exclusive: the event at `from`, already seen, comes
+      // back first, so the page asks for one more.
+      const size = from === undefined ? pageSize : pageSize + 1;
+      const page = client.readAll({ fromPosition: from ?? KURRENT_START, maxCount: size, filter });
       try {
         for await (const { event } of page) {
           received++;
           if (event === undefined) continue;
-          // Reads start at their position inclusively, `after` is exclusive: the event at `from` was seen already.
           const seen = from !== undefined && event.position.commit === from.commit && event.position.prepare === from.prepare;
           last = event.position;
           if (seen || !matches(readOptions.filter, event.streamId, event.type)) continue;
@@ -307,7 +309,7 @@ export function createKurrentDBEventStore(connectionString: string, options: Kur
       } catch (error) {
         throw storeError(error, 'read of $all');
       }
-      if (last === undefined || received < pageSize) return;
+      if (last === undefined || received < size) return;
       from = last;
     }
   }

@@ -3,7 +3,10 @@
 // visible message; REQUIRE_SERVICES=kurrentdb turns that into a failure.
 //
 // Status: no KurrentDB server can run on the development machine, so this file has been type-checked and its skip
-// path run, but the suite itself has not yet run against a real server.
+// path run (unset URL, unreachable server, REQUIRE_SERVICES=kurrentdb), but the suite has not yet run against a real
+// server. The backend passed it only against a throwaway in-memory imitation of the client, which encodes our reading
+// of the server's semantics (inclusive read positions, exclusive subscription positions, idempotent exact-revision
+// retries) and so proves the paging and retry logic, not those readings.
 //
 // The server is shared between runs (there is no database to create and drop): the suite writes under random
 // tenants and reads $all only after the head it saw first, so nothing needs cleaning up. Reading $all needs a user
