@@ -6,7 +6,13 @@
 // by (transaction_id, global_position). A transaction that drew its sequence numbers early but commits late has a
 // transaction id that holds xmin back until it commits, so no reader can move past its rows before they are visible.
 import type { SqlDatabase, SqlExecutor } from '../sql/port.ts';
-import { StoreUnavailableError, TransactionConflictError, InvalidAppendError, InvalidReadError, WrongExpectedRevisionError } from './errors.ts';
+import {
+  InvalidAppendError,
+  InvalidReadError,
+  StoreUnavailableError,
+  TransactionConflictError,
+  WrongExpectedRevisionError,
+} from './errors.ts';
 import { chainEvents, GENESIS_HASH } from './hash-chain.ts';
 import type {
   AppendOptions,
@@ -253,8 +259,8 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Appends inside the caller's transaction, so the events commit or roll back with the caller's other writes; a NOTIFY
  * issued in the same transaction wakes subscribers once it commits. Each attempt runs under a savepoint, so a lost
  * race (a unique violation) does not abort the caller's transaction. Throws TransactionConflictError when the stream
- * was appended by a transaction that started writing after this one: appending now would put these events before
- * that one in the global order, so the caller must roll back and retry.
+ * was appended by a transaction that started writing after this one (appending now would put these events before
+ * that one in the global order) or when races keep being lost; the caller rolls back and retries.
  */
 export async function appendInTransaction(
   tx: SqlExecutor,
@@ -286,7 +292,8 @@ export async function appendInTransaction(
     throw unavailable(error, `append to ${streamId}`);
   }
   throw new TransactionConflictError(
-    `stream ${streamId} was appended concurrently by a transaction ordered after this one; roll back and retry`,
+    `cannot append to ${streamId} inside this transaction: a concurrent writer got there first (from a transaction ` +
+      'that started writing after this one, or again and again); roll back and retry the transaction',
   );
 }
 
