@@ -15,6 +15,7 @@ export function eventEnvelope(tenant: string, event: StoredEvent) {
     occurredAt: event.recordedAt,
     actor: event.metadata.actor,
     data: event.data,
+    reason: event.metadata.reason ?? null,
   };
 }
 

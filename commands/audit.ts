@@ -1,0 +1,77 @@
+// Entry points for auditors' reads, called by the audit resolvers: verify a stream's hash chain, and record every
+// read (the trail's pages and each verification) in the auditor's own stream `audit-<sub>` of the tenant, through
+// the one generic handler. A read is answered only once its record is stored, so no look goes unlogged.
+import { v7 as uuidv7 } from 'uuid';
+import { auditDecider, type AuditCommand, type AuditTrailFilter } from '../domain/audit/index.ts';
+import { NotFoundError } from '../domain/shared/errors.ts';
+import { verifyStream, type StreamVerification } from '../infra/eventstore/hash-chain.ts';
+import type { EventStore } from '../infra/eventstore/port.ts';
+import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
+import { handleCommand } from './handler.ts';
+import type { CommandContext } from './incident.ts';
+
+export const AUDIT_CATEGORY = 'audit';
+
+export class StreamNotFoundError extends NotFoundError {
+  override name = 'StreamNotFoundError';
+  constructor(readonly streamId: string) {
+    super(`stream ${streamId} has no events`);
+  }
+}
+
+/** The auditor's own stream: every read of one auditor (the token's `sub`) in one tenant. */
+export function auditStreamId(tenantId: string, auditorId: string): string {
+  return qualify(tenantId, streamIdOf(AUDIT_CATEGORY, auditorId));
+}
+
+type CommandWithoutMetadata<C> = C extends AuditCommand ? Omit<C, 'metadata'> : never;
+
+/** Appends the record of one read; resolves once it is stored. */
+async function record(
+  store: EventStore,
+  context: CommandContext,
+  command: CommandWithoutMetadata<AuditCommand>,
+): Promise<void> {
+  const commandId = uuidv7();
+  const full: AuditCommand = {
+    ...command,
+    metadata: { now: (context.now ?? new Date()).toISOString(), actorId: context.actor.id },
+  };
+  // No expected version: reads of one auditor in parallel are independent facts, so a conflict is just retried.
+  await handleCommand(store, auditDecider, auditStreamId(context.tenantId, context.actor.id), full, {
+    metadata: {
+      tenantId: context.tenantId,
+      actor: context.actor,
+      correlationId: context.correlationId ?? commandId,
+      causationId: context.causationId ?? commandId,
+      ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
+    },
+  });
+}
+
+export interface AuditTrailPage {
+  filter: AuditTrailFilter;
+  returned: number;
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+/** Records that the auditor was handed one page of the audit trail. */
+export function recordAuditTrailRead(store: EventStore, context: CommandContext, page: AuditTrailPage): Promise<void> {
+  return record(store, context, { type: 'RecordAuditTrailRead', data: page });
+}
+
+/**
+ * Checks the hash chain of one of the tenant's streams (`streamId` as clients see it) as the store holds it now,
+ * and records the verification and its outcome. A stream without events is NOT_FOUND rather than vacuously ok.
+ */
+export async function verifyTenantStream(
+  store: EventStore,
+  context: CommandContext,
+  streamId: string,
+): Promise<StreamVerification> {
+  const verification = await verifyStream(store.readStream(qualify(context.tenantId, streamId)));
+  if (verification.events === 0) throw new StreamNotFoundError(streamId);
+  await record(store, context, { type: 'RecordStreamVerification', data: { streamId, ...verification } });
+  return verification;
+}
