@@ -230,6 +230,10 @@ function satisfies(expected: ExpectedRevision, actual: bigint): boolean {
 
 const APPEND_SQL = 'SELECT eventstore.append_events($1, $2, $3, $4, $5, $6, $7) AS position';
 
+// A NOTIFY is a transaction of its own; committing it asynchronously keeps it from waiting on (and delaying appends
+// behind) a WAL flush. Losing a notification in a crash is harmless: subscribers poll as well.
+const ANNOUNCE_SQL = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')";
+
 /** The batch's result, or undefined when the head moved since it was read (nothing was written). */
 async function insertBatch(
   executor: SqlExecutor,
@@ -475,7 +479,7 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
     announcing ??= (async () => {
       while (announceAgain && !closing.signal.aborted) {
         announceAgain = false;
-        await db.query('SELECT pg_notify($1, $2)', [NOTIFY_CHANNEL, '']).catch(() => undefined);
+        await db.query(ANNOUNCE_SQL, [NOTIFY_CHANNEL]).catch(() => undefined);
         await delay(ANNOUNCE_GAP_MS);
       }
       announcing = undefined;
