@@ -108,7 +108,15 @@ function keepMetadata(key: string, value: unknown): boolean {
   return !STORE_OWNED_METADATA.has(key) && !(value === undefined && OPTIONAL_METADATA.has(key));
 }
 
-function prepareEvent(event: unknown, path: string, tenantId: string): PreparedEvent {
+type PreparedMetadata = ReturnType<typeof prepareMetadata>;
+
+function prepareEvent(
+  event: unknown,
+  path: string,
+  tenantId: string,
+  // A command's events usually share one metadata object: it is checked and serialised once per batch.
+  previous: { metadata?: unknown; prepared?: PreparedMetadata },
+): PreparedEvent {
   if (!isPlainObject(event)) refuse(`${path} must be an object { id, type, data, metadata }`);
   if (typeof event.id !== 'string' || !UUID.test(event.id)) refuse(`${path}.id must be a UUID, got ${JSON.stringify(event.id)}`);
   const type = event.type;
@@ -116,7 +124,12 @@ function prepareEvent(event: unknown, path: string, tenantId: string): PreparedE
     refuse(`${path}.type must be an identifier (letters, digits, _ . : -) of at most ${MAX_TYPE_LENGTH} characters`);
   }
   if (!isPlainObject(event.data)) refuse(`${path}.data must be a plain JSON object`);
-  const metadata = prepareMetadata(event.metadata, `${path}.metadata`, tenantId);
+  const metadata =
+    previous.prepared !== undefined && event.metadata === previous.metadata
+      ? previous.prepared
+      : prepareMetadata(event.metadata, `${path}.metadata`, tenantId);
+  previous.metadata = event.metadata;
+  previous.prepared = metadata;
   return {
     id: event.id.toLowerCase(),
     type,
@@ -133,7 +146,8 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[], exp
   if (!Array.isArray(events) || events.length === 0) refuse('an append needs at least one event');
   const tenantId = id.slice(0, id.indexOf('/'));
   try {
-    const prepared = events.map((event: unknown, index) => prepareEvent(event, `events[${index}]`, tenantId));
+    const previous = {};
+    const prepared = events.map((event: unknown, index) => prepareEvent(event, `events[${index}]`, tenantId, previous));
     const ids = prepared.map((event) => event.id);
     if (new Set(ids).size !== ids.length) refuse('the batch contains the same event id twice');
     return { streamId: id, expectedRevision: expected, events: prepared, ids };

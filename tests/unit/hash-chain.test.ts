@@ -75,6 +75,15 @@ describe('hash chain', () => {
     assert.equal((JSON.parse(fromElsewhere.metadata[0] as string) as EventMetadata).prevHash, 'a'.repeat(64));
   });
 
+  test('events sharing one metadata object are chained exactly as events with equal copies', () => {
+    const shared = newEvent(0).metadata;
+    const events = [newEvent(0), newEvent(1), newEvent(2)];
+    const sharing = events.map((event) => ({ ...event, metadata: shared }));
+    const copying = events.map((event) => ({ ...event, metadata: structuredClone(shared) }));
+    const chain = (batch: NewEvent[]) => chainEvents(prepareAppend(STREAM, batch, 'any').events, GENESIS_HASH).metadata;
+    assert.deepEqual(chain(sharing), chain(copying));
+  });
+
   test('caller metadata beyond the envelope (traceparent, reason, extra keys) is chained too', () => {
     const event = newEvent(0, { traceparent: '00-abc-def-01', reason: 'rollback', source: { system: 'ci' } });
     const { metadata } = chainEvents(prepareAppend(STREAM, [event], 'any').events, GENESIS_HASH);
