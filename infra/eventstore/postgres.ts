@@ -6,7 +6,7 @@ import type { SqlDatabase, SqlExecutor } from '../sql/port.ts';
 import type { EventStore } from './port.ts';
 import { createSqlEventStore, type NotificationSource } from './sql.ts';
 
-export { appendInTransaction, isConnectionFailure } from './sql.ts';
+export { appendInTransaction } from './sql.ts';
 
 export interface PostgresEventStoreOptions {
   /** Rows per read query (default 1000). */

@@ -31,7 +31,7 @@ import { START } from './port.ts';
 import { decodePosition, positionSql } from './position.ts';
 import { prepareAppend, type PreparedAppend } from './validation.ts';
 
-export const NOTIFY_CHANNEL = 'eventstore_appended';
+const NOTIFY_CHANNEL = 'eventstore_appended';
 const TABLE = 'eventstore.events';
 const MAX_REVISION = '9223372036854775807';
 const DEFAULT_PAGE_SIZE = 1000;
@@ -100,7 +100,7 @@ const SCHEMA_STATEMENTS = [
 ];
 
 /** Creates the schema if missing; idempotent, and safe when several processes start at once. */
-export async function ensureSchema(db: SqlDatabase): Promise<void> {
+async function ensureSchema(db: SqlDatabase): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK_KEY]);
     for (const statement of SCHEMA_STATEMENTS) await tx.query(statement);
@@ -132,7 +132,7 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /** True when the error means the database could not be reached or the connection was lost. */
-export function isConnectionFailure(error: unknown): boolean {
+function isConnectionFailure(error: unknown): boolean {
   const code = errorCode(error);
   if (code !== undefined && (code.startsWith('08') || UNAVAILABLE_CODES.has(code))) return true;
   return error instanceof Error && UNAVAILABLE_MESSAGE.test(error.message);

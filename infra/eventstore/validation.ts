@@ -3,17 +3,17 @@
 // `prevHash`, so chaining a batch onto a different head (after a lost race) costs no re-serialisation.
 import { canonicalJson, canonicalMembersAround, isPlainObject, jsonString, NotJsonError } from './canonical-json.ts';
 import { InvalidAppendError } from './errors.ts';
-import type { AppendOptions, ExpectedRevision, NewEvent } from './port.ts';
+import type { ExpectedRevision, NewEvent } from './port.ts';
 import { assertTenant, InvalidTenantError } from './stream-name.ts';
 
-export const MAX_STREAM_ID_LENGTH = 512;
-export const MAX_TYPE_LENGTH = 200;
+const MAX_STREAM_ID_LENGTH = 512;
+const MAX_TYPE_LENGTH = 200;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TYPE = /^[A-Za-z_][A-Za-z0-9_.:-]*$/;
 const ACTOR_KINDS: ReadonlySet<string> = new Set(['user', 'service', 'system']);
 /** Written by the store, never taken from the caller (a caller may pass on metadata copied from a stored event). */
-export const STORE_OWNED_METADATA: ReadonlySet<string> = new Set(['prevHash', 'hash']);
+const STORE_OWNED_METADATA: ReadonlySet<string> = new Set(['prevHash', 'hash']);
 /** Optional by their TypeScript type, so `undefined` there means "absent" rather than "not JSON". */
 export const OPTIONAL_METADATA: ReadonlySet<string> = new Set(['traceparent', 'reason']);
 
@@ -45,7 +45,7 @@ function nonEmptyString(value: unknown, path: string): string {
   return value;
 }
 
-export function validateStreamId(streamId: unknown): string {
+function validateStreamId(streamId: unknown): string {
   if (typeof streamId !== 'string' || streamId.length === 0) refuse('stream id must be a non-empty string');
   if (streamId.length > MAX_STREAM_ID_LENGTH) {
     refuse(`stream id is ${streamId.length} characters; at most ${MAX_STREAM_ID_LENGTH} are allowed`);
@@ -155,9 +155,4 @@ export function prepareAppend(streamId: string, events: readonly NewEvent[], exp
     if (error instanceof NotJsonError) refuse(error.message);
     throw error;
   }
-}
-
-/** The same checks as prepareAppend, for backends that store the caller's objects as they are. */
-export function validateAppend(streamId: string, events: readonly NewEvent[], options: AppendOptions): void {
-  prepareAppend(streamId, events, options.expectedRevision);
 }
