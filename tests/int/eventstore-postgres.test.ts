@@ -278,6 +278,7 @@ describe('postgres event store', { skip }, () => {
     const pools = [createPgDatabase(fresh.url), createPgDatabase(fresh.url), createPgDatabase(fresh.url)];
     try {
       const stores = await Promise.all(pools.map((pool) => createPostgresEventStore(pool)));
+      assert.equal(await stores[1]?.headPosition(), START, 'an empty store is at START');
       const tenant = newTenant();
       await stores[0]?.append(newStream(tenant), events(tenant, 1), { expectedRevision: 'no_stream' });
       await Promise.all(stores.map((each) => each.close()));
@@ -287,13 +288,26 @@ describe('postgres event store', { skip }, () => {
     }
   });
 
-  describe('filtered reads scan bounded windows', () => {
+  describe('reads in small pages', () => {
     let small: EventStore;
     before(async () => {
       small = await createPostgresEventStore(db, { pageSize: 4 });
     });
     after(async () => {
       await small?.close();
+    });
+
+    test('a stream read pages forwards and backwards, within bounds', async () => {
+      const tenant = newTenant();
+      const streamId = newStream(tenant);
+      await small.append(streamId, events(tenant, 11), { expectedRevision: 'no_stream' });
+      const revisions = async (options: Parameters<EventStore['readStream']>[1]) =>
+        (await collect(small.readStream(streamId, options))).map((event) => Number(event.revision));
+      assert.deepEqual(await revisions({}), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      assert.deepEqual(await revisions({ direction: 'backwards' }), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+      assert.deepEqual(await revisions({ fromRevision: 2n, toRevision: 9n, maxCount: 6 }), [2, 3, 4, 5, 6, 7]);
+      assert.deepEqual(await revisions({ direction: 'backwards', fromRevision: 9n, toRevision: 1n, maxCount: 5 }), [9, 8, 7, 6, 5]);
+      assert.deepEqual(await revisions({ direction: 'backwards', fromRevision: 4n }), [4, 3, 2, 1, 0]);
     });
 
     test('sparse matches across many windows are all found, in order, and maxCount holds', async () => {
