@@ -14,9 +14,12 @@ export function isRole(value: unknown): value is Role {
 const PERMISSIONS = {
   /** Queries and subscriptions over incidents, alerts, changes and topology. */
   read: ['viewer', 'responder', 'commander', 'auditor'],
-  /** Declare, acknowledge, note, assign non-commander roles, mitigate, resolve, reopen. */
+  /**
+   * Declare, acknowledge, note, post status updates, assign and unassign roles other than the commander's, mitigate,
+   * resolve, reopen, propose and run remediation steps.
+   */
   'incident:respond': ['responder', 'commander'],
-  /** Change severity, assign the commander, close. */
+  /** Change severity, make or unmake the commander (assign, reassign or unassign), close. */
   'incident:command': ['commander'],
   /** auditTrail and verifyStream. */
   'audit:read': ['auditor'],
