@@ -73,10 +73,15 @@ export function nodeFromCommand(
   };
 }
 
-/** Read-your-writes: resolves once the incident read models include `cursor` (ProjectionTimeoutError otherwise). */
-export function incidentsConsistentWith(context: GraphQLContext, cursor: Position): Promise<void> {
-  const options = { timeoutMs: CONSISTENCY_TIMEOUT_MS, projections: [INCIDENTS_PROJECTION] };
-  return context.services.engine.waitForPosition(cursor, options);
+/**
+ * Read-your-writes: resolves once the incident read models include `cursor` (ProjectionTimeoutError otherwise). A
+ * cursor that is no position of this store is refused at once (InvalidReadError) rather than waited for in vain.
+ */
+export async function incidentsConsistentWith(context: GraphQLContext, cursor: Position): Promise<void> {
+  const { eventStore, engine } = context.services;
+  // Reading nothing after it: the store checks the position and sends no query.
+  await eventStore.readAll({ after: cursor, maxCount: 0 })[Symbol.asyncIterator]().next();
+  await engine.waitForPosition(cursor, { timeoutMs: CONSISTENCY_TIMEOUT_MS, projections: [INCIDENTS_PROJECTION] });
 }
 
 /** An incident id argument: ids are what declareIncident handed out, so anything far from one is refused early. */

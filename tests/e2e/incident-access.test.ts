@@ -197,7 +197,14 @@ describe('incident access and input on PostgreSQL', { skip: await backendSkip('p
     assert.equal(closing.errors?.[0]?.message, 'incident is OPEN; close needs RESOLVED');
     assert.deepEqual(await refused(carol, 'approve', { id, stepId: 'no-such-step' }), ['NOT_FOUND']);
     assert.deepEqual(await refused(carol, 'acknowledge', { id: 'no-such-incident' }), ['NOT_FOUND']);
-    for (const query of ['query { incidents(first: 0) { edges { cursor } } }', 'query { incidents(after: "nope") { edges { cursor } } }']) {
+    const queries = [
+      'query { incidents(first: 0) { edges { cursor } } }',
+      'query { incidents(after: "nope") { edges { cursor } } }',
+      // Not a position of this store: refused at once rather than waited for.
+      'query { incidents(consistentWith: "~") { edges { cursor } } }',
+      `query { incident(id: "${id}", consistentWith: "~") { id } }`,
+    ];
+    for (const query of queries) {
       assert.deepEqual(codes(await graphql(server.url, carol, query)), ['BAD_USER_INPUT'], query);
     }
 
