@@ -8,7 +8,7 @@ import { ForbiddenError } from '../auth/errors.ts';
 import { allows, requireRole, rolesAllowed, type Action } from '../auth/roles.ts';
 import type { Principal } from '../auth/token.ts';
 import type { GraphQLContext } from './context.ts';
-import { incidentId, nodeFromCommand, type FoldedIncidentNode } from './incident-node.ts';
+import { idArgument, nodeFromCommand, type FoldedIncidentNode } from './incident-node.ts';
 
 /** W3C Trace Context; a malformed header is ignored, as the specification asks, rather than stored. */
 const TRACEPARENT = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -33,7 +33,7 @@ export type Command<Result extends IncidentCommandResult = IncidentCommandResult
 ) => Promise<Result>;
 
 export function target(args: TargetArgs): IncidentTarget {
-  return { incidentId: incidentId('id', args.id), expectedVersion: args.expectedVersion ?? undefined };
+  return { incidentId: idArgument('id', args.id), expectedVersion: args.expectedVersion ?? undefined };
 }
 
 /** The actor is the token's subject, always a user here; the tenant comes from the token and nowhere else. */
@@ -52,8 +52,9 @@ async function run<Result extends IncidentCommandResult>(
   principal: Principal,
   command: Command<Result>,
 ): Promise<IncidentResult<Result>> {
-  const result = await command(context.services.eventStore, commandContext(principal, context));
-  return { incident: nodeFromCommand(context, principal.tenant, result), cursor: result.cursor, result };
+  const store = context.services.eventStore;
+  const result = await command(store, commandContext(principal, context));
+  return { incident: nodeFromCommand(store, principal.tenant, result), cursor: result.cursor, result };
 }
 
 /** Runs an incident command for a caller allowed `action`. */

@@ -3,7 +3,7 @@
 // loaders, one batch per list and request, so a page of incidents costs one query per kind of list, not per incident.
 import type { IncidentCommandResult } from '../../commands/incident.ts';
 import { ValidationError } from '../../domain/shared/errors.ts';
-import type { Position } from '../../infra/eventstore/port.ts';
+import type { EventStore, Position } from '../../infra/eventstore/port.ts';
 import { INCIDENTS_PROJECTION } from '../../projections/incidents.ts';
 import {
   incidentAtVersion,
@@ -26,7 +26,7 @@ import { requireRole } from '../auth/roles.ts';
 import type { GraphQLContext, Loaders } from './context.ts';
 
 /** How long `consistentWith` (and a folded incident's timeline) waits for the read models. */
-export const CONSISTENCY_TIMEOUT_MS = 5_000;
+const CONSISTENCY_TIMEOUT_MS = 5_000;
 const MAX_ID_LENGTH = 255;
 
 /**
@@ -54,14 +54,10 @@ export function nodeFromSnapshot(snapshot: IncidentSnapshot): FoldedIncidentNode
  * The incident as the command left it (the read models may lag behind it). Its nested lists are the stream at the
  * command's version, read only if asked for: the command's state has no record of who made each change.
  */
-export function nodeFromCommand(
-  context: GraphQLContext,
-  tenant: string,
-  result: IncidentCommandResult,
-): FoldedIncidentNode {
+export function nodeFromCommand(store: EventStore, tenant: string, result: IncidentCommandResult): FoldedIncidentNode {
   let loaded: Promise<IncidentSnapshot> | undefined;
   const load = async () => {
-    const snapshot = await incidentAtVersion(context.services.eventStore, tenant, result.incidentId, result.version);
+    const snapshot = await incidentAtVersion(store, tenant, result.incidentId, result.version);
     if (snapshot === null) throw new Error(`incident ${result.incidentId} has no events up to version ${result.version}`);
     return snapshot;
   };
@@ -84,8 +80,8 @@ export async function incidentsConsistentWith(context: GraphQLContext, cursor: P
   await engine.waitForPosition(cursor, { timeoutMs: CONSISTENCY_TIMEOUT_MS, projections: [INCIDENTS_PROJECTION] });
 }
 
-/** An incident id argument: ids are what declareIncident handed out, so anything far from one is refused early. */
-export function incidentId(argument: string, value: string): string {
+/** An id argument (incident, step): ids are what the commands handed out, so anything far from one is refused early. */
+export function idArgument(argument: string, value: string): string {
   // Control characters (NUL above all) would reach SQL text parameters and stream ids.
   if (value.length === 0 || value.length > MAX_ID_LENGTH || /\p{Cc}/u.test(value)) {
     throw new ValidationError(argument, `must be 1 to ${MAX_ID_LENGTH} printable characters`);

@@ -38,7 +38,7 @@ import {
   type TargetArgs,
 } from './incident-commands.ts';
 import { incidentChanges, type IncidentChangePayload } from './incident-live.ts';
-import { incidentId, incidentsConsistentWith, nodeFromRow, nodeFromSnapshot } from './incident-node.ts';
+import { idArgument, incidentsConsistentWith, nodeFromRow, nodeFromSnapshot } from './incident-node.ts';
 
 export { loaders } from './incident-node.ts';
 
@@ -64,7 +64,7 @@ interface StepResult extends IncidentResult {
 const RESPOND = 'incident:respond';
 
 function stepTarget(args: StepArgs) {
-  return { ...target(args), stepId: incidentId('stepId', args.stepId) };
+  return { ...target(args), stepId: idArgument('stepId', args.stepId) };
 }
 
 /** A mutation of the step `args.stepId`. */
@@ -76,7 +76,7 @@ export const resolvers: Resolvers = {
   Query: {
     async incident(_root: unknown, args: IncidentArgs, context: GraphQLContext) {
       const { tenant } = requireRole(context, 'read');
-      const id = incidentId('id', args.id);
+      const id = idArgument('id', args.id);
       if (args.asOf !== undefined && args.asOf !== null) {
         // The stream is the source here, so there is nothing to wait for.
         const snapshot = await incidentAsOf(context.services.eventStore, tenant, id, args.asOf);
@@ -127,7 +127,9 @@ export const resolvers: Resolvers = {
         (store, command) =>
           assignResponder(store, command, { ...to, userId: args.userId, role: args.role });
       // Making a commander is a commander's call; any other role, unless it takes the role away from the commander.
-      if (args.role === 'COMMANDER') return mutate(context, 'incident:command', assign(target(args)));
+      if (args.role === 'COMMANDER') {
+        return mutate(context, 'incident:command', (store, command) => assign(target(args))(store, command));
+      }
       return sparingCommander(context, args, assign);
     },
 
@@ -194,7 +196,7 @@ export const resolvers: Resolvers = {
           bus,
           tenant,
           after: args.after ?? undefined,
-          incidentId: args.id === undefined || args.id === null ? undefined : incidentId('id', args.id),
+          incidentId: args.id === undefined || args.id === null ? undefined : idArgument('id', args.id),
         });
       },
       resolve: ({ cursor, incident, event }: IncidentChangePayload, _args: unknown, context: GraphQLContext) => ({
