@@ -2,7 +2,7 @@
 // with prevHash the previous event's hash (64 zeros for revision 0). Editing, removing or reordering any stored event
 // breaks the chain from that event on. Truncating a stream's tail is not detectable without an outside anchor (the
 // last hash, as an auditor may record it).
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
 import type { StoredEvent } from './port.ts';
 import { OPTIONAL_METADATA, type PreparedEvent } from './validation.ts';
@@ -17,13 +17,15 @@ export interface StreamVerification {
   brokenAtRevision: number | null;
 }
 
+// crypto.hash (Node >= 20.12) spares a Hash object per event, about a tenth of an append's JS; package.json still
+// admits Node 20.10, where only createHash exists.
+const sha256: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
+
 function digest(prevHash: string, type: string, data: string, metadata: string): string {
-  // In parts: the data text is flattened once, in place, and reused by the caller, instead of copied into one input.
-  return createHash('sha256')
-    .update(`${prevHash}{"data":`)
-    .update(data)
-    .update(`,"metadata":${metadata},"type":${JSON.stringify(type)}}`)
-    .digest('hex');
+  return sha256(`${prevHash}{"data":${data},"metadata":${metadata},"type":${JSON.stringify(type)}}`);
 }
 
 function metadataWithPrevHash(event: PreparedEvent, prevHash: string): string {
