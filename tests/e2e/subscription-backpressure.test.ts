@@ -41,7 +41,7 @@ describe('backpressure of a subscriber that does not read', { skip }, () => {
   const upgraded: Socket[] = [];
 
   before(async () => {
-    platform = await startPlatform('subscription_backpressure');
+    platform = await startPlatform('postgres', 'subscription_backpressure', { nats: true });
     server = await platform.start();
     // The server side of every WebSocket, as the HTTP server hands it to the WebSocket server.
     server.server.app.server.on('upgrade', (_request, socket) => {

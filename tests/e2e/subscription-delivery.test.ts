@@ -67,7 +67,7 @@ describe('subscriptions across gateway instances on PostgreSQL and NATS', { skip
   }
 
   before(async () => {
-    platform = await startPlatform('subscription_delivery');
+    platform = await startPlatform('postgres', 'subscription_delivery', { nats: true });
     [a, b] = [await platform.start(), await platform.start()];
     rita = a.token({ sub: 'rita', roles: ['responder'] });
     vic = a.token({ sub: 'vic', roles: ['viewer'] });

@@ -1,7 +1,11 @@
-// Several gateway instances on one backend, as a deployment runs them (server.ts starts a single one): a fresh
-// PostgreSQL database for the test file and NATS under subjects of this run, shared by every instance started, and
-// one signing secret, so a token works on any instance.
+// Gateway instances on one backend, as a deployment runs them: PostgreSQL (a fresh database for the test file, and
+// NATS under subjects of this run when asked) or embedded (a fresh data directory, for one instance as its lock
+// allows). Instances share the backend and one signing secret, so a token works on any of them. Projections poll
+// fast, and internal errors, masked in responses, are logged on stderr.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { hs256Key, signToken } from '../../../gateway/auth/token.ts';
 import { startServer, type ServerOptions } from '../../../gateway/compose.ts';
@@ -9,30 +13,41 @@ import { loadConfig } from '../../../infra/config.ts';
 import { createTestDatabase, NATS_TEST_URL } from '../../support/services.ts';
 import type { TestServer } from './server.ts';
 
+export type Backend = 'embedded' | 'postgres';
+
 export interface Platform {
   /** One more instance; its `close()` stops only it (gracefully, as a deployment would). */
   start(options?: ServerOptions): Promise<TestServer>;
-  /** Stops every instance still running, then drops the database. */
+  /** Stops every instance still running, then removes the data. */
   close(): Promise<void>;
 }
 
-export async function startPlatform(label: string): Promise<Platform> {
+/** Where the instances keep their data, and how to remove it afterwards. */
+async function storage(backend: Backend, label: string, nats: boolean): Promise<{ env: Record<string, string>; remove(): Promise<void> }> {
+  if (backend === 'embedded') {
+    const dataDir = await mkdtemp(join(tmpdir(), `${label}-`));
+    return { env: { DATA_DIR: dataDir }, remove: () => rm(dataDir, { recursive: true, force: true }) };
+  }
+  const database = await createTestDatabase(label);
+  const env: Record<string, string> = { DATABASE_URL: database.url };
+  if (nats) {
+    env.NATS_URL = NATS_TEST_URL;
+    // CI reuses the NATS server: this run's subjects are its own, and all of its instances share them.
+    env.NATS_SUBJECT_PREFIX = `test_${randomBytes(6).toString('hex')}.events`;
+  }
+  return { env, remove: () => database.drop() };
+}
+
+export async function startPlatform(backend: Backend, label: string, options: { nats?: boolean } = {}): Promise<Platform> {
+  const { env, remove } = await storage(backend, label, options.nats === true);
   const secret = randomBytes(32).toString('hex');
   const key = hs256Key(secret);
-  const database = await createTestDatabase(label);
-  const config = loadConfig({
-    DATABASE_URL: database.url,
-    NATS_URL: NATS_TEST_URL,
-    // CI reuses the NATS server: this run's subjects are its own, and all of its instances share them.
-    NATS_SUBJECT_PREFIX: `test_${randomBytes(6).toString('hex')}.events`,
-    JWT_SECRET: secret,
-    PORT: '0',
-  });
+  const config = loadConfig({ ...env, JWT_SECRET: secret, PORT: '0' });
   const running = new Set<TestServer>();
   return {
-    async start(options = {}) {
+    async start(serverOptions = {}) {
       const logger = pino({ level: 'error' }, pino.destination(2));
-      const server = await startServer(config, { logger, engine: { idlePollMs: 20 }, ...options });
+      const server = await startServer(config, { logger, engine: { idlePollMs: 20 }, ...serverOptions });
       const instance: TestServer = {
         server,
         url: server.url,
@@ -48,7 +63,7 @@ export async function startPlatform(label: string): Promise<Platform> {
     },
     async close() {
       await Promise.allSettled([...running].map((instance) => instance.close()));
-      await database.drop();
+      await remove();
     },
   };
 }
