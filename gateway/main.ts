@@ -25,8 +25,7 @@ async function main(): Promise<void> {
           (server.key.created ? ' (created now).' : '.'),
         'Admin token (tenant "default", valid 30 days; mint others with `npm run token`):',
         `  ${token}`,
-        `GraphQL:    ${server.url}/graphql  (Authorization: Bearer <token>)`,
-        `Live board: ${server.url}/#token=${token}`,
+        `GraphQL: ${server.url}/graphql  (Authorization: Bearer <token>)`,
       ].join('\n'),
     );
   }
