@@ -304,32 +304,19 @@ export async function appendInTransaction(
 // ---------------------------------------------------------------------------------------------------------------
 // Reading
 
-interface EventRow {
-  position: Position;
-  id: string;
-  stream_id: string;
-  revision: string;
-  type: string;
-  data: StoredEvent['data'];
-  metadata: StoredEvent['metadata'];
-  recorded_at: Date;
-}
+/** A row as the driver returns it: already the event, but for the revision, which arrives as text. */
+type EventRow = Omit<StoredEvent, 'revision'> & { revision: string };
 
-// Output names equal column names (revision::text AS revision), so ORDER BY and WHERE qualify the table's column.
-const EVENT_COLUMNS = `${POSITION_COLUMN} AS position, event_id AS id, stream_id, revision::text AS revision, type, data, metadata, recorded_at`;
+// Output names are the envelope's, so the driver's row object becomes the event with no copy (every allocation per
+// event counts on a replay). Output `revision` shadows the column, so ORDER BY and WHERE qualify the table's column.
+const EVENT_COLUMNS = `${POSITION_COLUMN} AS position, event_id AS id, stream_id AS "streamId", revision::text AS revision,
+  type, data, metadata, recorded_at AS "recordedAt"`;
 const VISIBLE = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
 
 function toEvent(row: EventRow): StoredEvent {
-  return {
-    id: row.id,
-    type: row.type,
-    streamId: row.stream_id,
-    revision: BigInt(row.revision),
-    position: row.position,
-    recordedAt: row.recorded_at,
-    data: row.data,
-    metadata: row.metadata,
-  };
+  const event = row as unknown as StoredEvent;
+  event.revision = BigInt(row.revision);
+  return event;
 }
 
 function escapeLike(prefix: string): string {
@@ -363,24 +350,25 @@ interface Page<T, Cursor> {
 }
 
 /**
- * Yields pages from `fetch` until one reaches the end or `limit` items were yielded. The next page is requested as
- * soon as the previous one arrives, so the database works on it while the consumer handles the current one.
+ * Yields pages from `fetch` until one reaches the end or `maxCount` items were yielded. The next page is requested as
+ * soon as the previous one arrives, so the database works on it while the consumer handles the current one. The
+ * one generator between the rows and the consumer: every layer of async iteration costs per event.
  */
 async function* paged<T, Cursor>(
-  limit: number,
+  maxCount: number | undefined,
   first: Cursor,
   fetch: (cursor: Cursor, remaining: number) => Promise<Page<T, Cursor>>,
 ): AsyncGenerator<T> {
-  let remaining = limit;
+  let remaining = checkCount(maxCount);
   let pending = remaining > 0 ? fetch(first, remaining) : undefined;
   while (pending) {
     const page = await pending;
-    const items = page.items.length > remaining ? page.items.slice(0, remaining) : page.items;
-    remaining -= items.length;
+    const count = Math.min(page.items.length, remaining);
+    remaining -= count;
     pending = page.next !== undefined && remaining > 0 ? fetch(page.next, remaining) : undefined;
     // An abandoned prefetch (the consumer stopped) must not surface as an unhandled rejection.
     pending?.catch(() => undefined);
-    yield* items;
+    for (let index = 0; index < count; index++) yield page.items[index] as T;
   }
 }
 
@@ -563,8 +551,7 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
     }
   }
 
-  async function* readStream(streamId: string, readOptions: ReadStreamOptions = {}): AsyncGenerator<StoredEvent> {
-    const limit = checkCount(readOptions.maxCount);
+  function readStream(streamId: string, readOptions: ReadStreamOptions = {}): AsyncGenerator<StoredEvent> {
     const backwards = readOptions.direction === 'backwards';
     const sql = backwards
       ? `SELECT ${EVENT_COLUMNS} FROM ${TABLE} e WHERE stream_id = $1 AND e.revision <= $2::int8 AND e.revision >= $3::int8
@@ -575,22 +562,16 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
     const end = readOptions.toRevision?.toString() ?? (backwards ? '0' : MAX_REVISION);
     const fetch = async (from: bigint, remaining: number): Promise<Page<StoredEvent, bigint>> => {
       const size = Math.min(pageSize, remaining);
-      const rows = await query<EventRow>(sql, [streamId, from.toString(), end, size], `read of ${streamId}`);
-      const last = rows[rows.length - 1];
-      const next = rows.length === size && last ? BigInt(last.revision) + (backwards ? -1n : 1n) : undefined;
-      return { items: rows.map(toEvent), next };
+      const events = (await query<EventRow>(sql, [streamId, from.toString(), end, size], `read of ${streamId}`)).map(toEvent);
+      const last = events[events.length - 1];
+      if (events.length < size) {
+        // A short page forwards with no upper bound ends at the stream's head: the next append to it needs no read.
+        if (!backwards && readOptions.toRevision === undefined && last) remember(streamId, { revision: last.revision, hash: last.metadata.hash });
+        return { items: events, next: undefined };
+      }
+      return { items: events, next: last ? last.revision + (backwards ? -1n : 1n) : undefined };
     };
-    let last: StoredEvent | undefined;
-    let count = 0;
-    for await (const event of paged(limit, start, fetch)) {
-      last = event;
-      count++;
-      yield event;
-    }
-    // Reaching the end of a stream shows its head: the next append to it needs no extra round trip.
-    if (!backwards && readOptions.toRevision === undefined && count < limit && last !== undefined) {
-      remember(streamId, { revision: last.revision, hash: last.metadata.hash });
-    }
+    return paged(readOptions.maxCount, start, fetch);
   }
 
   /**
@@ -617,25 +598,24 @@ export async function createSqlEventStore(db: SqlDatabase, options: SqlEventStor
       return { items: events, next: events.length === size ? scannedTo : undefined, scannedTo };
     }
     params.push(pageSize);
+    // The last row is a marker (id NULL): the last position scanned, and in `revision` how many rows were scanned.
     const sql = `
       WITH scanned AS MATERIALIZED (
         SELECT * FROM ${rangeFrom} ORDER BY transaction_id, global_position LIMIT $${params.length})
-      (SELECT ${EVENT_COLUMNS}, NULL::int AS scanned FROM scanned WHERE ${condition} ORDER BY transaction_id, global_position)
+      (SELECT ${EVENT_COLUMNS} FROM scanned WHERE ${condition} ORDER BY transaction_id, global_position)
       UNION ALL
-      (SELECT ${POSITION_COLUMN}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT count(*) FROM scanned)::int
+      (SELECT ${POSITION_COLUMN}, NULL, NULL, (SELECT count(*) FROM scanned)::text, NULL, NULL, NULL, NULL
          FROM scanned ORDER BY transaction_id DESC, global_position DESC LIMIT 1)`;
-    type Row = EventRow & { scanned: number | null };
-    const rows = await query<Row>(sql, params, 'read of $all');
-    const marker = rows.find((row) => row.scanned !== null);
-    const events = rows.filter((row) => row.scanned === null).map(toEvent);
-    return { items: events, next: marker?.scanned === pageSize ? marker.position : undefined, scannedTo: marker?.position };
+    const rows = await query<EventRow | { position: Position; id: null; revision: string }>(sql, params, 'read of $all');
+    const marker = rows.find((row) => row.id === null);
+    const events = rows.filter((row): row is EventRow => row.id !== null).map(toEvent);
+    const full = marker !== undefined && Number(marker.revision) === pageSize;
+    return { items: events, next: full ? marker.position : undefined, scannedTo: marker?.position };
   }
 
-  async function* readAll(readOptions: ReadAllOptions = {}): AsyncGenerator<StoredEvent> {
-    const limit = checkCount(readOptions.maxCount);
-    const after = readOptions.after ?? START;
-    decodePosition(after);
-    yield* paged(limit, after, (cursor, remaining) => scanAll(cursor, readOptions.filter, remaining));
+  function readAll(readOptions: ReadAllOptions = {}): AsyncGenerator<StoredEvent> {
+    // A malformed `after` is refused by the first page's decodePosition, when iteration starts.
+    return paged(readOptions.maxCount, readOptions.after ?? START, (cursor, remaining) => scanAll(cursor, readOptions.filter, remaining));
   }
 
   async function* subscribeAll(subscribeOptions: SubscribeOptions): AsyncGenerator<StoredEvent> {
