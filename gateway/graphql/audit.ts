@@ -1,26 +1,17 @@
 // Resolvers of audit.graphql: thin over queries/audit.ts (the trail) and commands/audit.ts (verification, and the
 // record of every read, stored before the answer leaves).
 import { recordAuditTrailRead, verifyTenantStream } from '../../commands/audit.ts';
-import type { CommandContext } from '../../commands/incident.ts';
 import type { StoredEvent } from '../../infra/eventstore/port.ts';
 import { qualify } from '../../infra/eventstore/stream-name.ts';
 import { AUDIT_LOG_PROJECTION } from '../../projections/audit-log.ts';
 import { auditTrail, type AuditEntry, type AuditTrailArgs } from '../../queries/audit.ts';
-import { InvalidCursorError } from '../../queries/pagination.ts';
 import { requireRole } from '../auth/roles.ts';
-import type { Principal } from '../auth/token.ts';
 import { eventEnvelope } from './base.ts';
-import type { GraphQLContext, Resolvers } from './context.ts';
-
-/** How long `consistentWith` waits for the audit log before answering SERVICE_UNAVAILABLE. */
-const CONSISTENCY_TIMEOUT_MS = 5_000;
+import type { Resolvers } from './context.ts';
+import { commandContext, readModelsConsistentWith } from './request.ts';
 
 interface AuditTrailArguments extends AuditTrailArgs {
   consistentWith?: string | null;
-}
-
-function auditorContext({ sub, tenant, roles }: Principal): CommandContext {
-  return { tenantId: tenant, actor: { id: sub, kind: 'user', roles: [...roles] } };
 }
 
 /** The audit log keeps each event whole, so an entry becomes the very envelope the live feed sends for it. */
@@ -38,21 +29,16 @@ function storedEvent(tenant: string, entry: AuditEntry): StoredEvent {
   };
 }
 
-async function waitForAuditLog(context: GraphQLContext, cursor: string): Promise<void> {
-  const { eventStore, engine } = context.services;
-  // A position past the head was never handed out; waiting for it could only time out.
-  if (cursor > (await eventStore.headPosition())) throw new InvalidCursorError('consistentWith', cursor);
-  await engine.waitForPosition(cursor, { timeoutMs: CONSISTENCY_TIMEOUT_MS, projections: [AUDIT_LOG_PROJECTION] });
-}
-
 export const resolvers: Resolvers = {
   Query: {
     async auditTrail(_root, args: AuditTrailArguments, context) {
       const auditor = requireRole(context, 'audit:read');
       const { consistentWith, ...filter } = args;
-      if (consistentWith !== undefined && consistentWith !== null) await waitForAuditLog(context, consistentWith);
+      if (consistentWith !== undefined && consistentWith !== null) {
+        await readModelsConsistentWith(context, consistentWith, [AUDIT_LOG_PROJECTION]);
+      }
       const page = await auditTrail(context.services.readDb, auditor.tenant, filter);
-      await recordAuditTrailRead(context.services.eventStore, auditorContext(auditor), {
+      await recordAuditTrailRead(context.services.eventStore, commandContext(auditor, context), {
         filter: {
           streamId: filter.streamId ?? null,
           actor: filter.actor ?? null,
@@ -72,7 +58,7 @@ export const resolvers: Resolvers = {
 
     verifyStream(_root, { streamId }: { streamId: string }, context) {
       const auditor = requireRole(context, 'audit:read');
-      return verifyTenantStream(context.services.eventStore, auditorContext(auditor), streamId);
+      return verifyTenantStream(context.services.eventStore, commandContext(auditor, context), streamId);
     },
   },
 };

@@ -9,9 +9,8 @@ import { allows, requireRole, rolesAllowed, type Action } from '../auth/roles.ts
 import type { Principal } from '../auth/token.ts';
 import type { GraphQLContext } from './context.ts';
 import { idArgument, nodeFromCommand, type FoldedIncidentNode } from './incident-node.ts';
+import { commandContext } from './request.ts';
 
-/** W3C Trace Context; a malformed header is ignored, as the specification asks, rather than stored. */
-const TRACEPARENT = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** Re-checks of a responder's role change that lost a race with another command (see `sparingCommander`). */
 const COMMANDER_CHECK_RETRIES = 5;
 
@@ -34,17 +33,6 @@ export type Command<Result extends IncidentCommandResult = IncidentCommandResult
 
 export function target(args: TargetArgs): IncidentTarget {
   return { incidentId: idArgument('id', args.id), expectedVersion: args.expectedVersion ?? undefined };
-}
-
-/** The actor is the token's subject, always a user here; the tenant comes from the token and nowhere else. */
-function commandContext(principal: Principal, context: GraphQLContext): CommandContext {
-  const header = context.reply?.request?.headers?.traceparent;
-  const traceparent = typeof header === 'string' && TRACEPARENT.test(header) ? header : undefined;
-  return {
-    tenantId: principal.tenant,
-    actor: { id: principal.sub, kind: 'user', roles: [...principal.roles] },
-    ...(traceparent === undefined ? {} : { traceparent }),
-  };
 }
 
 async function run<Result extends IncidentCommandResult>(

@@ -24,9 +24,8 @@ import {
 import type { SqlExecutor } from '../../infra/sql/port.ts';
 import { requireRole } from '../auth/roles.ts';
 import type { GraphQLContext, Loaders } from './context.ts';
+import { readModelsConsistentWith } from './request.ts';
 
-/** How long `consistentWith` (and a folded incident's timeline) waits for the read models. */
-const CONSISTENCY_TIMEOUT_MS = 5_000;
 const MAX_ID_LENGTH = 255;
 
 /**
@@ -69,15 +68,9 @@ export function nodeFromCommand(store: EventStore, tenant: string, result: Incid
   };
 }
 
-/**
- * Read-your-writes: resolves once the incident read models include `cursor` (ProjectionTimeoutError otherwise). A
- * cursor that is no position of this store is refused at once (InvalidReadError) rather than waited for in vain.
- */
-export async function incidentsConsistentWith(context: GraphQLContext, cursor: Position): Promise<void> {
-  const { eventStore, engine } = context.services;
-  // Reading nothing after it: the store checks the position and sends no query.
-  await eventStore.readAll({ after: cursor, maxCount: 0 })[Symbol.asyncIterator]().next();
-  await engine.waitForPosition(cursor, { timeoutMs: CONSISTENCY_TIMEOUT_MS, projections: [INCIDENTS_PROJECTION] });
+/** Read-your-writes over the incident read models (request.ts). */
+export function incidentsConsistentWith(context: GraphQLContext, cursor: Position): Promise<void> {
+  return readModelsConsistentWith(context, cursor, [INCIDENTS_PROJECTION]);
 }
 
 /** An id argument (incident, step): ids are what the commands handed out, so anything far from one is refused early. */
