@@ -10,7 +10,7 @@ import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
 import { handleCommand } from './handler.ts';
 import type { CommandContext } from './incident.ts';
 
-export const AUDIT_CATEGORY = 'audit';
+const AUDIT_CATEGORY = 'audit';
 
 export class StreamNotFoundError extends NotFoundError {
   override name = 'StreamNotFoundError';
@@ -20,7 +20,7 @@ export class StreamNotFoundError extends NotFoundError {
 }
 
 /** The auditor's own stream: every read of one auditor (the token's `sub`) in one tenant. */
-export function auditStreamId(tenantId: string, auditorId: string): string {
+function auditStreamId(tenantId: string, auditorId: string): string {
   return qualify(tenantId, streamIdOf(AUDIT_CATEGORY, auditorId));
 }
 
