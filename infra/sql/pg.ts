@@ -49,6 +49,33 @@ async function inTransaction<T>(
   }
 }
 
+/**
+ * Runs `work` on a client checked out of the pool. The pool only listens for errors on idle clients, so a connection
+ * killed while checked out would emit an unhandled 'error' and crash the process: listen here, and destroy the client
+ * instead of handing it back when its connection broke (or, for `any-failure`, when the work failed at all).
+ */
+async function withClient<T>(
+  pool: pg.Pool,
+  destroyOn: 'connection-errors' | 'any-failure',
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error): void => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } catch (error) {
+    if (destroyOn === 'any-failure') broken ??= error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
 export interface PgDatabaseOptions {
   max?: number;
   applicationName?: string;
@@ -64,27 +91,12 @@ export function createPgDatabase(connectionString: string, options: PgDatabaseOp
   return {
     pool,
     query: base.query,
-    async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      try {
-        return await inTransaction(client, work);
-      } finally {
-        client.release();
-      }
-    },
-    async withConnection<T>(work: (connection: SqlExecutor) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        return await work(executor(client));
-      } catch (error) {
-        broken = error as Error;
-        throw error;
-      } finally {
-        // A dedicated connection may hold session state (advisory locks); never hand it back dirty after a failure.
-        client.release(broken);
-      }
-    },
+    // A failed transaction was rolled back, so its client is clean unless the connection itself broke.
+    transaction: <T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> =>
+      withClient(pool, 'connection-errors', (client) => inTransaction(client, work)),
+    // A dedicated connection may hold session state (advisory locks): never hand it back after any failure.
+    withConnection: <T>(work: (connection: SqlExecutor) => Promise<T>): Promise<T> =>
+      withClient(pool, 'any-failure', (client) => work(executor(client))),
     async session(): Promise<SqlSession> {
       // keepAlive: a holder behind a dead network must lose its connection (and locks) rather than hang forever.
       // pipeline: statements issued without awaiting the previous one go out at once (see SqlSession).
