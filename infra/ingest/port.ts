@@ -23,6 +23,9 @@ export interface IngestMessage {
  */
 export type IngestHandler = (messages: readonly IngestMessage[]) => Promise<void>;
 
+/** The handler of each kind; the composition root merges the registries that command modules export. */
+export type IngestHandlers = Readonly<Record<string, IngestHandler>>;
+
 export interface IngestQueue {
   /** Resolves once the message is durably accepted (or, embedded, handled); rejects with IngestUnavailableError. */
   submit(message: IngestMessage): Promise<void>;
@@ -40,6 +43,17 @@ export class IngestUnavailableError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+  }
+}
+
+/** The message is larger than the queue can carry (NATS max_payload); retrying cannot help, the route answers 413. */
+export class IngestMessageTooLargeError extends Error {
+  override name = 'IngestMessageTooLargeError';
+  constructor(
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(`the message is ${bytes} bytes once encoded; the ingestion queue takes at most ${maxBytes}`);
   }
 }
 
