@@ -61,6 +61,16 @@ export function recordAuditTrailRead(store: EventStore, context: CommandContext,
   return record(store, context, { type: 'RecordAuditTrailRead', data: page });
 }
 
+/** Records that an auditor was shown one incident, now or as of an instant (time travel). */
+export function recordIncidentRead(
+  store: EventStore,
+  context: CommandContext,
+  read: { incidentId: string; asOf: Date | null; found: boolean },
+): Promise<void> {
+  const asOf = read.asOf === null ? null : read.asOf.toISOString();
+  return record(store, context, { type: 'RecordIncidentRead', data: { ...read, asOf } });
+}
+
 /**
  * Checks the hash chain of one of the tenant's streams (`streamId` as clients see it) as the store holds it now,
  * and records the verification and its outcome. A stream without events is NOT_FOUND rather than vacuously ok.

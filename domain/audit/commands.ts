@@ -13,4 +13,9 @@ export type RecordStreamVerification = DomainCommand<
   { streamId: string; ok: boolean; events: number; brokenAtRevision: number | null }
 >;
 
-export type AuditCommand = RecordAuditTrailRead | RecordStreamVerification;
+export type RecordIncidentRead = DomainCommand<
+  'RecordIncidentRead',
+  { incidentId: string; asOf: string | null; found: boolean }
+>;
+
+export type AuditCommand = RecordAuditTrailRead | RecordStreamVerification | RecordIncidentRead;

@@ -73,6 +73,15 @@ export function decide(command: AuditCommand, _state: AuditorState): AuditEvent[
         },
       ];
     }
+    case 'RecordIncidentRead': {
+      const { incidentId, asOf, found } = command.data;
+      return [
+        {
+          type: 'IncidentRead',
+          data: { incidentId: requireName('incidentId', incidentId, ID_MAX), asOf: optionalInstant('asOf', asOf), found, at },
+        },
+      ];
+    }
     default: {
       const unhandled: never = command;
       return unhandled;

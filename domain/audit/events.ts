@@ -32,4 +32,10 @@ export type StreamVerified = DomainEvent<
   { streamId: string; ok: boolean; events: number; brokenAtRevision: number | null; at: string }
 >;
 
-export type AuditEvent = AuditTrailRead | StreamVerified;
+/** An auditor looked at one incident, as it is now (`asOf` null) or replayed to an instant. */
+export type IncidentRead = DomainEvent<
+  'IncidentRead',
+  { incidentId: string; asOf: string | null; found: boolean; at: string }
+>;
+
+export type AuditEvent = AuditTrailRead | StreamVerified | IncidentRead;

@@ -4,10 +4,11 @@ import type { AuditEvent } from './events.ts';
 export interface AuditorState {
   readonly trailReads: number;
   readonly verifications: number;
+  readonly incidentReads: number;
 }
 
 export function initialState(): AuditorState {
-  return { trailReads: 0, verifications: 0 };
+  return { trailReads: 0, verifications: 0, incidentReads: 0 };
 }
 
 export function evolve(state: AuditorState, event: AuditEvent): AuditorState {
@@ -16,6 +17,8 @@ export function evolve(state: AuditorState, event: AuditEvent): AuditorState {
       return { ...state, trailReads: state.trailReads + 1 };
     case 'StreamVerified':
       return { ...state, verifications: state.verifications + 1 };
+    case 'IncidentRead':
+      return { ...state, incidentReads: state.incidentReads + 1 };
     default: {
       const unhandled: never = event;
       return unhandled;

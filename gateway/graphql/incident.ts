@@ -24,6 +24,7 @@ import {
 } from '../../commands/incident.ts';
 import type { ResponderRole, Severity } from '../../domain/incident/index.ts';
 import { RemediationStepNotFoundError } from '../../domain/incident/index.ts';
+import { recordIncidentRead } from '../../commands/audit.ts';
 import { incidentAsOf } from '../../queries/incident-history.ts';
 import { getIncidents, listIncidents, type ListIncidentsArgs, type RemediationStep } from '../../queries/incidents.ts';
 import { requireRole } from '../auth/roles.ts';
@@ -38,7 +39,8 @@ import {
   type TargetArgs,
 } from './incident-commands.ts';
 import { incidentChanges, type IncidentChangePayload } from './incident-live.ts';
-import { idArgument, incidentsConsistentWith, nodeFromRow, nodeFromSnapshot } from './incident-node.ts';
+import { commandContext } from './request.ts';
+import { idArgument, incidentsConsistentWith, nodeFromRow, nodeFromSnapshot, type IncidentNode } from './incident-node.ts';
 
 export { loaders } from './incident-node.ts';
 
@@ -75,18 +77,28 @@ async function stepMutation(context: GraphQLContext, args: StepArgs, command: Co
 export const resolvers: Resolvers = {
   Query: {
     async incident(_root: unknown, args: IncidentArgs, context: GraphQLContext) {
-      const { tenant } = requireRole(context, 'read');
+      const principal = requireRole(context, 'read');
+      const { tenant } = principal;
       const id = idArgument('id', args.id);
-      if (args.asOf !== undefined && args.asOf !== null) {
+      const asOf = args.asOf ?? null;
+      let node: IncidentNode | null;
+      if (asOf !== null) {
         // The stream is the source here, so there is nothing to wait for.
-        const snapshot = await incidentAsOf(context.services.eventStore, tenant, id, args.asOf);
-        return snapshot === null ? null : nodeFromSnapshot(snapshot);
+        const snapshot = await incidentAsOf(context.services.eventStore, tenant, id, asOf);
+        node = snapshot === null ? null : nodeFromSnapshot(snapshot);
+      } else {
+        if (args.consistentWith !== undefined && args.consistentWith !== null) {
+          await incidentsConsistentWith(context, args.consistentWith);
+        }
+        const [row] = await getIncidents(context.services.readDb, tenant, [id]);
+        node = row ? nodeFromRow(row) : null;
       }
-      if (args.consistentWith !== undefined && args.consistentWith !== null) {
-        await incidentsConsistentWith(context, args.consistentWith);
+      // Reads by auditors are logged too (DESIGN.md "Auth, tenancy, audit"), before the answer leaves.
+      if (principal.roles.includes('auditor')) {
+        const read = { incidentId: id, asOf, found: node !== null };
+        await recordIncidentRead(context.services.eventStore, commandContext(principal, context), read);
       }
-      const [row] = await getIncidents(context.services.readDb, tenant, [id]);
-      return row ? nodeFromRow(row) : null;
+      return node;
     },
 
     async incidents(_root: unknown, { consistentWith, ...args }: IncidentsArgs, context: GraphQLContext) {

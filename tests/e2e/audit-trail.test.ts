@@ -229,7 +229,13 @@ describe('audit trail and stream verification on PostgreSQL', { skip }, () => {
     const erin = server.token({ sub: 'erin', roles: ['auditor'] });
     const page = await trail(erin, { streamId: incident.streamId, first: 2 });
     const verification = await verify(erin, incident.streamId);
-    // Each read is stored before it is answered, so a later write's cursor covers both records.
+    const asOf = '2020-01-01T00:00:00.000Z';
+    const historic = await data(server.url, erin, 'query($id: ID!, $asOf: DateTime) { incident(id: $id, asOf: $asOf) { id } }', {
+      id: incident.id,
+      asOf,
+    });
+    assert.deepEqual(historic, { incident: null });
+    // Each read is stored before it is answered, so a later write's cursor covers every record.
     const { cursor } = await run(server, rita, 'note', { id: other.id, text: 'cache warmed' });
 
     const records = await trail(dora, { streamId: 'audit-erin', consistentWith: cursor });
@@ -238,9 +244,11 @@ describe('audit trail and stream verification on PostgreSQL', { skip }, () => {
       [
         ['AuditTrailRead', 'erin', 0],
         ['StreamVerified', 'erin', 1],
+        ['IncidentRead', 'erin', 2],
       ],
     );
-    const [read, verified] = records.edges.map((edge) => edge.node) as [Envelope, Envelope];
+    const [read, verified, looked] = records.edges.map((edge) => edge.node) as [Envelope, Envelope, Envelope];
+    assert.deepEqual(looked.data, { incidentId: incident.id, asOf, found: false, at: looked.data.at });
     assert.deepEqual(read.data.filter, {
       streamId: incident.streamId,
       actor: null,
@@ -258,6 +266,6 @@ describe('audit trail and stream verification on PostgreSQL', { skip }, () => {
       at: verified.data.at,
     });
     // The record of reads is itself a hash chain an auditor can check.
-    assert.deepEqual(await verify(dora, 'audit-erin'), { ok: true, events: 2, brokenAtRevision: null });
+    assert.deepEqual(await verify(dora, 'audit-erin'), { ok: true, events: 3, brokenAtRevision: null });
   });
 });

@@ -49,7 +49,7 @@ describe('recording audit trail reads', () => {
   });
 
   test('reads accumulate in the auditor state', () => {
-    given([]).when(read()).thenState((state) => assert.deepEqual(state, { trailReads: 1, verifications: 0 }));
+    given([]).when(read()).thenState((state) => assert.deepEqual(state, { trailReads: 1, verifications: 0, incidentReads: 0 }));
   });
 });
 
@@ -71,5 +71,24 @@ describe('recording stream verifications', () => {
 
   test('a blank stream id is refused', () => {
     given([]).when(verification({ streamId: ' ' })).thenThrows(ValidationError, /streamId/);
+  });
+});
+
+describe('recording incident reads', () => {
+  const look = (asOf: string | null): AuditCommand => ({
+    type: 'RecordIncidentRead',
+    data: { incidentId: 'inc-1', asOf, found: true },
+    metadata,
+  });
+
+  test('a look at an incident, now or as of an instant, is recorded with what was found', () => {
+    given([]).when(look('2024-04-01T00:00:00.000Z')).then([
+      { type: 'IncidentRead', data: { incidentId: 'inc-1', asOf: '2024-04-01T00:00:00.000Z', found: true, at: now } },
+    ]);
+    given([]).when(look(null)).thenState((state) => assert.equal(state.incidentReads, 1));
+  });
+
+  test('an instant that is not one is refused', () => {
+    given([]).when(look('yesterday')).thenThrows(ValidationError, /asOf/);
   });
 });
