@@ -7,6 +7,7 @@ import type { TokenVerifier } from './auth/token.ts';
 import { httpErrorHandler } from './errors.ts';
 import { graphqlPlugin, type GraphQLLimits } from './graphql/plugin.ts';
 import { healthPlugin, type ReadinessLimits } from './health.ts';
+import { metricsPlugin } from './metrics.ts';
 import type { Services } from './services.ts';
 
 export interface AppDependencies {
@@ -28,6 +29,8 @@ export function buildApp(dependencies: AppDependencies): FastifyInstance {
   app.setErrorHandler(httpErrorHandler);
   app.addHook('onClose', () => dependencies.closeServices());
 
+  // First: its hook times every route, and the error handler counts rejected inputs in its registry.
+  app.register(metricsPlugin, { metrics: services.metrics });
   app.register(authPlugin, { verifier });
   app.register(healthPlugin, { services, limits: dependencies.readiness });
   app.register(graphqlPlugin, { services, verifier, limits: dependencies.graphql });

@@ -11,6 +11,8 @@ import { createEmbeddedEventStore, openEmbeddedDatabase } from '../infra/eventst
 import { createKurrentDBEventStore } from '../infra/eventstore/kurrentdb.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
 import { createPostgresEventStore } from '../infra/eventstore/postgres.ts';
+import { openIngestQueue } from '../infra/ingest/open.ts';
+import type { IngestHandlers } from '../infra/ingest/port.ts';
 import { createPgDatabase } from '../infra/sql/pg.ts';
 import type { SqlDatabase } from '../infra/sql/port.ts';
 import { createProjectionEngine, type ProjectionEngineOptions } from '../projections/engine.ts';
@@ -18,6 +20,7 @@ import { allProjections } from '../projections/index.ts';
 import { buildApp, type AppDependencies } from './app.ts';
 import { resolveKey, type ResolvedKey } from './auth/keys.ts';
 import { createTokenVerifier } from './auth/token.ts';
+import { createGatewayMetrics } from './metrics.ts';
 import type { Services } from './services.ts';
 
 type Close = () => Promise<void>;
@@ -101,14 +104,24 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     });
     await engine.start();
     opened.push(() => engine.stop());
+    // Closed before the store: its last batch is appended and acked first.
+    const handlers: IngestHandlers = {};
+    const ingest = await openIngestQueue(config, {
+      handlers,
+      name: 'incident-platform',
+      logger: logger?.child({ component: 'ingest' }),
+    });
+    opened.push(() => ingest.close());
+    const metrics = createGatewayMetrics({ engine, ingest });
     const publisher = startPublisher({
       store: eventStore,
       bus,
       election,
       onError: (error) => logger?.error({ err: error }, 'live publisher failed; retrying'),
+      onPublish: (event) => metrics.eventsAppended.inc({ type: event.type }),
     });
     opened.push(() => publisher.stop());
-    return { services: { eventStore, readDb, bus, engine }, close: () => closeAll(opened) };
+    return { services: { eventStore, readDb, bus, engine, ingest, metrics }, close: () => closeAll(opened) };
   } catch (error) {
     await closeAll(opened).catch(() => undefined);
     throw error;
