@@ -6,8 +6,10 @@ import type { MercuriusContext } from 'mercurius';
 import { ConcurrencyError } from '../commands/handler.ts';
 import { DomainError, NotFoundError, ValidationError } from '../domain/shared/errors.ts';
 import { InvalidReadError, StoreUnavailableError } from '../infra/eventstore/errors.ts';
+import { IngestMessageTooLargeError, IngestUnavailableError } from '../infra/ingest/port.ts';
 import { ProjectionTimeoutError } from '../projections/errors.ts';
 import { ForbiddenError, UnauthenticatedError } from './auth/errors.ts';
+import { routeOf } from './metrics.ts';
 
 type ErrorCode =
   | 'UNAUTHENTICATED'
@@ -28,6 +30,10 @@ interface ClientError {
   status: number;
   message: string;
   extensions?: Record<string, unknown>;
+  /** Why a 4xx refused the input, for /metrics' rejected_inputs_total; the code in lower case unless set. */
+  reason?: string;
+  /** A 503 the client should retry after this many seconds (the Retry-After header). */
+  retryAfterSeconds?: number;
 }
 
 const INTERNAL: ClientError = { code: 'INTERNAL_SERVER_ERROR', status: 500, message: 'Internal server error' };
@@ -39,6 +45,15 @@ export class GraphQLValidationFailed extends Error {
     super(errors.map((error) => error.message).join('; '));
   }
 }
+
+/** Reasons for fastify's refusals of a request body; other protocol errors are counted as `bad_request`. */
+const PROTOCOL_REASONS: Readonly<Record<string, string>> = {
+  FST_ERR_VALIDATION: 'invalid_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_body',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_body',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+};
 
 /** Errors fastify and mercurius raise about the request itself (body too large, bad JSON, no query, bad method). */
 function protocolError(error: unknown): { code: string; statusCode: number; message: string } | undefined {
@@ -89,11 +104,28 @@ function classify(error: unknown): ClientError | undefined {
   if (error instanceof StoreUnavailableError) {
     return { code: 'SERVICE_UNAVAILABLE', status: 503, message: 'the event store is unavailable; retry' };
   }
+  if (error instanceof IngestUnavailableError) {
+    // Its message may name the NATS server: internal. Alertmanager and PagerDuty senders retry a 503.
+    const message = 'ingestion is unavailable; retry later';
+    return { code: 'SERVICE_UNAVAILABLE', status: 503, message, retryAfterSeconds: error.retryAfterSeconds };
+  }
+  if (error instanceof IngestMessageTooLargeError) {
+    return { code: 'BAD_REQUEST', status: 413, message: error.message, reason: 'body_too_large' };
+  }
   const protocol = protocolError(error);
   if (protocol === undefined) return undefined;
+  const reason = PROTOCOL_REASONS[protocol.code];
   // A route's JSON schema refused the body (ingestion routes): the caller's input, not the request's form.
-  if (protocol.code === 'FST_ERR_VALIDATION') return { code: 'BAD_USER_INPUT', status: 400, message: protocol.message };
-  return { code: 'BAD_REQUEST', status: protocol.statusCode, message: protocol.message };
+  const code = protocol.code === 'FST_ERR_VALIDATION' ? 'BAD_USER_INPUT' : 'BAD_REQUEST';
+  return { code, status: protocol.statusCode, message: protocol.message, reason };
+}
+
+function isRejection(client: ClientError): boolean {
+  return client.status >= 400 && client.status < 500;
+}
+
+function reasonOf(client: ClientError): string {
+  return client.reason ?? client.code.toLowerCase();
 }
 
 function formatted(source: GraphQLError | undefined, client: ClientError): GraphQLFormattedError {
@@ -115,12 +147,15 @@ interface FormattedErrors {
   /** The HTTP status if these errors ended the request before execution. */
   status: number;
   errors: GraphQLFormattedError[];
+  /** Reasons of the client's input that was refused, once each. */
+  rejected: Set<string>;
 }
 
 /** Maps errors as mercurius and graphql-js hand them over (GraphQLErrors wrapping ours) to client errors. */
 function formatErrors(errors: readonly unknown[], log: FastifyBaseLogger): FormattedErrors {
   let status = 0;
   const result: GraphQLFormattedError[] = [];
+  const rejected = new Set<string>();
   for (const error of errors) {
     const located = error instanceof GraphQLError ? error : undefined;
     const original = located === undefined ? error : located.originalError;
@@ -131,6 +166,7 @@ function formatErrors(errors: readonly unknown[], log: FastifyBaseLogger): Forma
     if (invalid !== undefined) {
       status = Math.max(status, 400);
       result.push(...invalid.map(validationFailure));
+      rejected.add('graphql_validation_failed');
       continue;
     }
     const client = original === undefined ? undefined : classify(original);
@@ -142,8 +178,9 @@ function formatErrors(errors: readonly unknown[], log: FastifyBaseLogger): Forma
     const chosen = client ?? INTERNAL;
     status = Math.max(status, chosen.status);
     result.push(formatted(located, chosen));
+    if (isRejection(chosen)) rejected.add(reasonOf(chosen));
   }
-  return { status, errors: result };
+  return { status, errors: result, rejected };
 }
 
 /** mercurius' `errorFormatter`: the GraphQL response and its status for every error mercurius sees. */
@@ -153,7 +190,8 @@ export function graphqlErrorFormatter(
 ): { statusCode: number; response: FormattedExecutionResult } {
   // Subscription frames carry a stand-in reply without a logger; the app's logger serves there.
   const log = context.reply?.log ?? context.app.log;
-  const { status, errors } = formatErrors(execution.errors, log);
+  const { status, errors, rejected } = formatErrors(execution.errors, log);
+  for (const reason of rejected) context.app.metrics.rejectedInputs.inc({ route: '/graphql', reason });
   // Once execution ran, errors are part of a 200 response (GraphQL over HTTP); before it, the status says why not.
   const executed = execution.data !== undefined;
   const response: FormattedExecutionResult = executed ? { data: execution.data, errors } : { errors };
@@ -170,8 +208,12 @@ export function subscriptionError(error: unknown, log: FastifyBaseLogger): Graph
 
 /** fastify's error handler for every non-GraphQL route (ingestion, health): the same mapping, a JSON body. */
 export function httpErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const client = classify(error);
-  if (client === undefined) request.log.error({ err: error }, 'internal error answered with 500');
-  const { code, status, message, extensions } = client ?? INTERNAL;
+  const client = classify(error) ?? INTERNAL;
+  if (client === INTERNAL) request.log.error({ err: error }, 'internal error answered with 500');
+  if (isRejection(client)) {
+    request.server.metrics.rejectedInputs.inc({ route: routeOf(request), reason: reasonOf(client) });
+  }
+  if (client.retryAfterSeconds !== undefined) reply.header('retry-after', String(client.retryAfterSeconds));
+  const { code, status, message, extensions } = client;
   return reply.code(status).send({ statusCode: status, code, message, ...extensions });
 }

@@ -2,8 +2,10 @@
 // handed to buildApp; resolvers reach it as `context.services`.
 import type { Bus } from '../infra/bus/port.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
+import type { IngestQueue } from '../infra/ingest/port.ts';
 import type { SqlDatabase } from '../infra/sql/port.ts';
 import type { ProjectionEngine } from '../projections/engine.ts';
+import type { GatewayMetrics } from './metrics.ts';
 
 export interface Services {
   eventStore: EventStore;
@@ -12,4 +14,8 @@ export interface Services {
   /** Live delivery: NATS, or the in-process bus. */
   bus: Bus;
   engine: ProjectionEngine;
+  /** Where ingestion routes submit what they accepted (JetStream, or straight to the handlers embedded). */
+  ingest: IngestQueue;
+  /** This instance's Prometheus registry, served at /metrics. */
+  metrics: GatewayMetrics;
 }

@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import mercurius, { type IResolvers } from 'mercurius';
 import { graphqlErrorFormatter } from '../errors.ts';
+import { observeOperations } from '../metrics/graphql.ts';
 import type { TokenVerifier } from '../auth/token.ts';
 import type { Services } from '../services.ts';
 import {
@@ -81,9 +82,11 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphQLPlugin
     // Our Resolvers type the parent as `never` so that each resolver declares the parent it expects; mercurius
     // takes any parent.
     if (module.resolvers) {
-      app.graphql.defineResolvers(guardSubscriptions(module.resolvers, app.log) as IResolvers<unknown, GraphQLContext>);
+      const guarded = guardSubscriptions(module.resolvers, app.log, app.metrics.subscriptionsOpen);
+      app.graphql.defineResolvers(guarded as IResolvers<unknown, GraphQLContext>);
     }
     if (module.loaders) app.graphql.defineLoaders(module.loaders);
   }
   app.graphql.addHook('preSubscriptionExecution', validateSubscriptions(rules, app.log));
+  observeOperations(app.graphql, app.metrics);
 }

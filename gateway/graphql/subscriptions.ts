@@ -19,26 +19,55 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-/** Maps errors of `next()` only; `return()` goes straight through, so an unsubscribe ends a waiting source now. */
-function mapErrors(source: AsyncIterable<unknown>, map: (error: unknown) => Error): AsyncIterableIterator<unknown> {
+/** What counts open subscriptions (the /metrics gauge). */
+export interface OpenSubscriptions {
+  inc(): void;
+  dec(): void;
+}
+
+/**
+ * Maps errors of `next()` only; `return()` goes straight through, so an unsubscribe ends a waiting source now. The
+ * source is open from here until it ends, fails or is returned (complete message or closed socket).
+ */
+function mapErrors(
+  source: AsyncIterable<unknown>,
+  map: (error: unknown) => Error,
+  open: OpenSubscriptions,
+): AsyncIterableIterator<unknown> {
   const iterator = source[Symbol.asyncIterator]();
+  let ended = false;
+  const end = () => {
+    if (!ended) open.dec();
+    ended = true;
+  };
+  open.inc();
   const mapped: AsyncIterableIterator<unknown> = {
     next: () =>
-      iterator.next().catch((error: unknown) => {
-        throw map(error);
-      }),
-    return: (value?: unknown) => iterator.return?.(value) ?? Promise.resolve({ done: true, value }),
+      iterator.next().then(
+        (result) => {
+          if (result.done === true) end();
+          return result;
+        },
+        (error: unknown) => {
+          end();
+          throw map(error);
+        },
+      ),
+    return: (value?: unknown) => {
+      end();
+      return iterator.return?.(value) ?? Promise.resolve({ done: true, value });
+    },
     [Symbol.asyncIterator]: () => mapped,
   };
   return mapped;
 }
 
-function guard(subscribe: Subscribe, log: FastifyBaseLogger): Subscribe {
+function guard(subscribe: Subscribe, log: FastifyBaseLogger, open: OpenSubscriptions): Subscribe {
   const map = (error: unknown) => subscriptionError(error, log);
   return async (root, args, context, info) => {
     try {
       const source = await subscribe(root, args, context, info);
-      return isAsyncIterable(source) ? mapErrors(source, map) : source;
+      return isAsyncIterable(source) ? mapErrors(source, map, open) : source;
     } catch (error) {
       throw map(error);
     }
@@ -49,13 +78,13 @@ function hasSubscribe(field: unknown): field is { subscribe: Subscribe } {
   return typeof (field as { subscribe?: unknown } | null)?.subscribe === 'function';
 }
 
-/** The module's resolvers with every `Subscription.*.subscribe` guarded. */
-export function guardSubscriptions(resolvers: Resolvers, log: FastifyBaseLogger): Resolvers {
+/** The module's resolvers with every `Subscription.*.subscribe` guarded and counted while open. */
+export function guardSubscriptions(resolvers: Resolvers, log: FastifyBaseLogger, open: OpenSubscriptions): Resolvers {
   const subscription = resolvers.Subscription;
   if (typeof subscription !== 'object' || subscription === null) return resolvers;
   const guarded = Object.entries(subscription).map(([name, field]) => [
     name,
-    hasSubscribe(field) ? { ...field, subscribe: guard(field.subscribe, log) } : field,
+    hasSubscribe(field) ? { ...field, subscribe: guard(field.subscribe, log, open) } : field,
   ]);
   return { ...resolvers, Subscription: Object.fromEntries(guarded) };
 }

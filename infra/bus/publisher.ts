@@ -3,7 +3,7 @@
 // a session advisory lock publishes and the others wait to take over; duplicates during a takeover are harmless
 // because subscribers drop positions they have seen.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EventStore, Position } from '../eventstore/port.ts';
+import type { EventStore, Position, StoredEvent } from '../eventstore/port.ts';
 import type { SqlDatabase } from '../sql/port.ts';
 import type { Bus } from './port.ts';
 import { tenantOf } from './subject.ts';
@@ -19,6 +19,8 @@ export interface PublisherOptions {
   /** Pause before retrying after an error, and between attempts to take the lock. */
   retryMs?: number;
   onError?: (error: unknown) => void;
+  /** Sees every event as it is published (once per event while leading): /metrics counts appends here. */
+  onPublish?: (event: StoredEvent) => void;
 }
 
 export interface Publisher {
@@ -31,7 +33,10 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
   await sleep(ms, undefined, { signal }).catch(() => undefined);
 }
 
-async function publishLive(store: EventStore, bus: Bus, lease: AbortSignal): Promise<void> {
+async function publishLive(
+  { store, bus, onPublish }: Pick<PublisherOptions, 'store' | 'bus' | 'onPublish'>,
+  lease: AbortSignal,
+): Promise<void> {
   const head = await store.headPosition();
   // What was published before this start (by a former leader, or by us before an error) may be incomplete:
   // every subscriber re-reads the store once, then the tail below continues gap-free.
@@ -44,6 +49,7 @@ async function publishLive(store: EventStore, bus: Bus, lease: AbortSignal): Pro
     if (tenant === undefined) continue;
     bus.publish({ event, prevPosition: previous.get(tenant) ?? head });
     previous.set(tenant, event.position);
+    onPublish?.(event);
   }
 }
 
@@ -67,7 +73,7 @@ async function whileLeader(
 }
 
 export function startPublisher(options: PublisherOptions): Publisher {
-  const { store, bus, election, retryMs = 1000 } = options;
+  const { election, retryMs = 1000 } = options;
   const onError = options.onError ?? ((error: unknown) => console.error('live publisher:', error));
   const stopping = new AbortController();
   const signal = stopping.signal;
@@ -75,7 +81,7 @@ export function startPublisher(options: PublisherOptions): Publisher {
   const publish = async (lease: AbortSignal) => {
     leading = true;
     try {
-      await publishLive(store, bus, lease);
+      await publishLive(options, lease);
     } finally {
       leading = false;
     }

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { hs256Key, signToken } from '../../../gateway/auth/token.ts';
 import { startServer, type ServerOptions } from '../../../gateway/compose.ts';
 import { loadConfig } from '../../../infra/config.ts';
+import { deleteIngestStream } from '../../support/ingest-stream.ts';
 import { createTestDatabase, NATS_TEST_URL } from '../../support/services.ts';
 import type { TestServer } from './server.ts';
 
@@ -30,12 +31,19 @@ async function storage(backend: Backend, label: string, nats: boolean): Promise<
   }
   const database = await createTestDatabase(label);
   const env: Record<string, string> = { DATABASE_URL: database.url };
-  if (nats) {
-    env.NATS_URL = NATS_TEST_URL;
-    // CI reuses the NATS server: this run's subjects are its own, and all of its instances share them.
-    env.NATS_SUBJECT_PREFIX = `test_${randomBytes(6).toString('hex')}.events`;
-  }
-  return { env, remove: () => database.drop() };
+  if (!nats) return { env, remove: () => database.drop() };
+  // CI reuses the NATS server: this run's subjects are its own, and all of its instances share them. The instances
+  // create the run's ingestion stream, which goes with the database.
+  const prefix = `test_${randomBytes(6).toString('hex')}.events`;
+  env.NATS_URL = NATS_TEST_URL;
+  env.NATS_SUBJECT_PREFIX = prefix;
+  return {
+    env,
+    async remove() {
+      await database.drop();
+      await deleteIngestStream(NATS_TEST_URL, prefix);
+    },
+  };
 }
 
 export async function startPlatform(backend: Backend, label: string, options: { nats?: boolean } = {}): Promise<Platform> {
