@@ -41,6 +41,11 @@ export interface HandleOptions {
   metadata: CommandEventMetadata;
   /** Further attempts after a conflict (without expectedVersion) or an unavailable store; default 10. */
   retries?: number;
+  /**
+   * The id of the decision's event at `index`, when the command stems from a message that may be delivered again
+   * (ingestion): ids derived from the message make the redelivery's append a no-op in the store. Default UUID v7.
+   */
+  eventId?: (index: number) => string;
 }
 
 export interface HandleResult<State> {
@@ -91,7 +96,13 @@ export async function handleCommand<State, Command, Event extends PersistableEve
 
     // New ids for every decision: after a conflict the re-decided events are new facts. Within one decision the
     // ids stay fixed, so re-sending an append whose outcome was lost is a no-op in the store, not a duplicate.
-    const events: NewEvent[] = decided.map((event) => ({ id: uuidv7(), type: event.type, data: event.data, metadata }));
+    const eventId = options.eventId ?? (() => uuidv7());
+    const events: NewEvent[] = decided.map((event, index) => ({
+      id: eventId(index),
+      type: event.type,
+      data: event.data,
+      metadata,
+    }));
     let appended: AppendResult;
     try {
       const expectedRevision = expectedRevisionOf(current.version);
@@ -105,8 +116,12 @@ export async function handleCommand<State, Command, Event extends PersistableEve
       await backoff(attempt);
       continue;
     }
+    const lastRevision = BigInt(current.version + events.length - 1);
+    // The store answered with an earlier append of these very ids (a message delivered again after its stream moved
+    // on): the command took effect back then and appends nothing now.
+    if (appended.nextRevision !== lastRevision) return { events: [], ...current };
     // Read back for what only the store knows: each event's position, recordedAt and hash.
-    const range = { fromRevision: BigInt(current.version), toRevision: BigInt(current.version + events.length - 1) };
+    const range = { fromRevision: BigInt(current.version), toRevision: lastRevision };
     const stored = await whileUnavailable(retries, () => collect(store.readStream(storeStreamId, range)));
     return {
       events: stored,

@@ -2,7 +2,7 @@
 // (and HA peers send it twice), PagerDuty-style senders retry. So decide is a diff: what is already known appends
 // nothing, and acknowledge or resolve for no open alert is dropped, as PagerDuty drops them.
 import { ValidationError } from '../shared/errors.ts';
-import { optionalText, requireInstant, requireName, requireOneOf } from '../shared/validation.ts';
+import { optionalText, requireInstant, requireOneOf, requireText } from '../shared/validation.ts';
 import { SEVERITIES } from '../incident/events.ts';
 import type { AlertCommand, FireAlert } from './commands.ts';
 import { ALERT_SOURCES, type AlertEvent, type AlertLabels } from './events.ts';
@@ -16,7 +16,8 @@ export const TEXT_MAX = 8192;
 
 export function decide(command: AlertCommand, state: AlertState): AlertEvent[] {
   requireInstant('now', command.metadata.now);
-  const fingerprint = requireName('fingerprint', command.data.fingerprint, FINGERPRINT_MAX);
+  // Verbatim, as PagerDuty matches dedup keys: " a" and "a" are two alerts (and two streams).
+  const fingerprint = requireText('fingerprint', command.data.fingerprint, FINGERPRINT_MAX);
   if (state.status !== null && state.fingerprint !== fingerprint) {
     throw new ValidationError('fingerprint', `this stream holds alert ${state.fingerprint}, not ${fingerprint}`);
   }

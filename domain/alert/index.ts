@@ -11,4 +11,4 @@ export * from './commands.ts';
 export * from './events.ts';
 export * from './severity.ts';
 export * from './state.ts';
-export { decide } from './decide.ts';
+export { decide, FINGERPRINT_MAX, SUMMARY_MAX, TEXT_MAX } from './decide.ts';

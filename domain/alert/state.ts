@@ -1,7 +1,7 @@
 // The alert as a fold of its events: what decide needs to tell a new episode from a repeated notification, and
 // what a live change shows.
 import type { Severity } from '../incident/events.ts';
-import type { AlertEvent, AlertLabels, AlertSource } from './events.ts';
+import type { AlertDetails, AlertEvent, AlertLabels, AlertSource } from './events.ts';
 
 /** SUPPRESSED is the read model's (silences); the stream itself only fires and resolves. */
 export type AlertStreamStatus = 'FIRING' | 'RESOLVED';
@@ -22,6 +22,8 @@ export interface Alert {
   readonly summary: string | null;
   readonly generatorURL: string | null;
   readonly groupKey: string | null;
+  readonly receiver: string | null;
+  readonly details: AlertDetails | null;
   /** Of the current (or last) episode. */
   readonly startsAt: string;
   readonly endsAt: string | null;
@@ -36,24 +38,7 @@ export function initialState(): AlertState {
 
 export function evolve(state: AlertState, event: AlertEvent): AlertState {
   if (event.type === 'AlertFired') {
-    const { fingerprint, episode, source, labels, annotations, service, severity, summary, generatorURL, groupKey } =
-      event.data;
-    return {
-      status: 'FIRING',
-      fingerprint,
-      episode,
-      source,
-      labels,
-      annotations,
-      service,
-      severity,
-      summary,
-      generatorURL,
-      groupKey,
-      startsAt: event.data.startsAt,
-      endsAt: null,
-      acknowledgedAt: null,
-    };
+    return { status: 'FIRING', ...event.data, endsAt: null, acknowledgedAt: null };
   }
   // A stream always starts with AlertFired; evolve stays total rather than throwing on a malformed history.
   if (state.status === null) return state;

@@ -12,13 +12,11 @@ import {
   type IncidentSnapshot,
 } from '../../queries/incident-history.ts';
 import {
-  getLinkedAlerts,
   getRemediationSteps,
   getResponders,
   getSuspectChanges,
   getTimelines,
   type Incident,
-  type LinkedAlert,
   type SuspectChange,
 } from '../../queries/incidents.ts';
 import type { SqlExecutor } from '../../infra/sql/port.ts';
@@ -82,21 +80,7 @@ export function idArgument(argument: string, value: string): string {
   return value;
 }
 
-// Until the alerts and changes read models exist, a linked alert or change is what its link row knows.
-function alertOf(link: LinkedAlert) {
-  return {
-    fingerprint: link.fingerprint,
-    status: 'FIRING',
-    labels: {},
-    annotations: {},
-    service: null,
-    severity: null,
-    source: 'unknown',
-    startsAt: link.linkedAt,
-    endsAt: null,
-  };
-}
-
+// Until the changes read model exists, a linked change is what its link row knows.
 function changeOf(link: SuspectChange) {
   return {
     id: link.changeId,
@@ -162,7 +146,7 @@ export const loaders: Loaders = {
     },
     responders: listLoader(getResponders, (snapshot) => snapshot.responders, same),
     remediationSteps: listLoader(getRemediationSteps, (snapshot) => snapshot.remediationSteps, same),
-    alerts: listLoader(getLinkedAlerts, (snapshot) => snapshot.alerts, alertOf),
+    // `alerts` is alert.ts': an incident's alerts are read with the alerts.
     suspectChanges: listLoader(getSuspectChanges, (snapshot) => snapshot.suspectChanges, changeOf),
   },
 };

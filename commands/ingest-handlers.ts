@@ -1,0 +1,207 @@
+// The alert ingestion handlers, by message kind (infra/ingest/port.ts): an Alertmanager notification or a PagerDuty
+// Events v2 event, as its route validated and queued it, becomes one alert command per alert it mentions. A batch is
+// grouped per alert: each alert's observations run in message order, different alerts side by side.
+import { severityOf, SUMMARY_MAX, type AlertLabels, type JsonValue } from '../domain/alert/index.ts';
+import type { IngestHandler, IngestMessage } from '../infra/ingest/port.ts';
+import type { EventStore } from '../infra/eventstore/port.ts';
+import { observeAlert, type AlertCommandData, type Observation } from './alert.ts';
+import type { CommandContext } from './incident.ts';
+import { inPool } from './pool.ts';
+
+/** Alerts whose commands run at once; each holds a pooled connection for a few round trips. */
+const ALERTS_IN_FLIGHT = 16;
+/** Go's zero time: what Alertmanager sends as the endsAt of an alert without one. */
+const ZERO_TIME = Date.parse('0001-01-01T00:00:00Z');
+
+/** The webhook body of Alertmanager (notify/webhook, version "4"); later fields are tolerated and ignored. */
+export interface AlertmanagerNotification {
+  version: '4';
+  groupKey: string;
+  /** Alerts left out by the receiver's max_alerts. */
+  truncatedAlerts?: number;
+  status: 'firing' | 'resolved';
+  receiver: string;
+  groupLabels: AlertLabels;
+  commonLabels: AlertLabels;
+  commonAnnotations: AlertLabels;
+  externalURL: string;
+  alerts: AlertmanagerAlert[];
+}
+
+export interface AlertmanagerAlert {
+  status: 'firing' | 'resolved';
+  labels: AlertLabels;
+  annotations: AlertLabels;
+  /** RFC 3339, with up to nanoseconds. */
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+  fingerprint: string;
+}
+
+/** A PagerDuty Events v2 event; the route has set `dedup_key` (generated for a trigger that had none). */
+export interface EventsV2Event {
+  routing_key: string;
+  event_action: 'trigger' | 'acknowledge' | 'resolve';
+  dedup_key: string;
+  /** Present on every trigger. */
+  payload?: {
+    summary: string;
+    source: string;
+    severity: 'critical' | 'error' | 'warning' | 'info';
+    timestamp?: string;
+    component?: string;
+    group?: string;
+    class?: string;
+    custom_details?: JsonValue;
+  };
+  images?: JsonValue[];
+  links?: JsonValue[];
+  client?: string;
+  client_url?: string;
+}
+
+export const ALERTMANAGER_KIND = 'alertmanager';
+export const EVENTS_V2_KIND = 'events-v2';
+
+// The routes validated the payload against its JSON schema before queueing it.
+const notificationOf = (message: IngestMessage) => message.payload as unknown as AlertmanagerNotification;
+const eventOf = (message: IngestMessage) => message.payload as unknown as EventsV2Event;
+
+/** An instant as the domain keeps it (milliseconds, UTC); the routes checked that it parses. */
+function instant(rfc3339: string): string {
+  return new Date(rfc3339).toISOString();
+}
+
+/** At most SUMMARY_MAX characters, as PagerDuty truncates a summary; never splitting a surrogate pair. */
+function summaryOf(text: string | undefined): string | null {
+  if (text === undefined || text.length <= SUMMARY_MAX) return text ?? null;
+  const cut = text.slice(0, SUMMARY_MAX - 1).replace(/[\ud800-\udbff]$/, '');
+  return `${cut}…`;
+}
+
+function alertmanagerCommands(message: IngestMessage): AlertCommandData[] {
+  const { groupKey, receiver, alerts } = notificationOf(message);
+  return alerts.map((alert): AlertCommandData => {
+    const { fingerprint, labels, annotations } = alert;
+    const startsAt = instant(alert.startsAt);
+    if (alert.status === 'resolved') {
+      // An alert resolved without an end (it should not happen) ends when we heard of it.
+      const endsAt = Date.parse(alert.endsAt) > ZERO_TIME ? instant(alert.endsAt) : message.receivedAt;
+      return { type: 'ResolveAlert', data: { fingerprint, endsAt, startsAt } };
+    }
+    return {
+      type: 'FireAlert',
+      data: {
+        fingerprint,
+        source: 'alertmanager',
+        labels,
+        annotations,
+        startsAt,
+        generatorURL: alert.generatorURL,
+        groupKey,
+        receiver,
+        // The `service` label names the affected service, as the topology knows it.
+        service: labels.service,
+        severity: severityOf(labels.severity),
+        summary: summaryOf(annotations.summary ?? annotations.description ?? labels.alertname),
+      },
+    };
+  });
+}
+
+function eventsV2Commands(message: IngestMessage): AlertCommandData[] {
+  const event = eventOf(message);
+  const fingerprint = event.dedup_key;
+  switch (event.event_action) {
+    case 'acknowledge':
+      return [{ type: 'AcknowledgeAlert', data: { fingerprint } }];
+    case 'resolve':
+      return [{ type: 'ResolveAlert', data: { fingerprint, endsAt: message.receivedAt } }];
+    case 'trigger': {
+      const { payload } = event;
+      if (payload === undefined) throw new TypeError(`events-v2 message ${message.dedupKey}: a trigger without payload`);
+      const { summary, source, severity, timestamp, component, group } = payload;
+      return [
+        {
+          type: 'FireAlert',
+          data: {
+            fingerprint,
+            source: 'events-v2',
+            labels: present({ source, severity, component, group, class: payload.class }),
+            annotations: { summary },
+            startsAt: timestamp === undefined ? message.receivedAt : instant(timestamp),
+            generatorURL: event.client_url,
+            // Events of one routing key (one integration) are one sender's group, as an Alertmanager route is.
+            groupKey: event.routing_key,
+            // PagerDuty's `group` is a logical grouping of components of a service: the closest it has to one.
+            service: group ?? component,
+            severity: severityOf(severity),
+            summary: summaryOf(summary),
+            details: present({
+              routingKey: event.routing_key,
+              client: event.client,
+              clientUrl: event.client_url,
+              customDetails: payload.custom_details,
+              links: event.links,
+              images: event.images,
+            }),
+          },
+        },
+      ];
+    }
+    default: {
+      const unhandled: never = event.event_action;
+      throw new TypeError(`events-v2 message ${message.dedupKey}: unknown event_action ${String(unhandled)}`);
+    }
+  }
+}
+
+/** The members that are not undefined (JSON has no undefined). */
+function present<T extends JsonValue>(members: Record<string, T | undefined>): Record<string, T> {
+  return Object.fromEntries(Object.entries(members).filter((member): member is [string, T] => member[1] !== undefined));
+}
+
+interface Queued {
+  context: CommandContext & { now: Date };
+  observation: Observation;
+}
+
+async function observeAll(
+  store: EventStore,
+  messages: readonly IngestMessage[],
+  commandsOf: (message: IngestMessage) => AlertCommandData[],
+): Promise<void> {
+  const perAlert = new Map<string, Queued[]>();
+  for (const message of messages) {
+    const context = {
+      tenantId: message.tenant,
+      actor: message.actor,
+      now: new Date(message.receivedAt),
+      ...(message.traceparent === undefined ? {} : { traceparent: message.traceparent }),
+    };
+    commandsOf(message).forEach((command, index) => {
+      // Stable across redeliveries of this message, distinct for every other POST, even of the same body (the
+      // queue may drop a retried POST by its dedup key alone, but a later identical notification is news again).
+      const key = `${message.dedupKey}@${message.receivedAt}#${index}`;
+      const alert = `${message.tenant}\n${command.data.fingerprint}`;
+      const queued = { context, observation: { command, key } };
+      const queue = perAlert.get(alert);
+      if (queue === undefined) perAlert.set(alert, [queued]);
+      else queue.push(queued);
+    });
+  }
+  await inPool([...perAlert.values()], ALERTS_IN_FLIGHT, async (queue) => {
+    for (const { context, observation } of queue) await observeAlert(store, context, observation);
+  });
+}
+
+export type AlertIngestKind = typeof ALERTMANAGER_KIND | typeof EVENTS_V2_KIND;
+
+/** The handlers to register with the ingestion queue. */
+export function alertIngestHandlers(store: EventStore): Record<AlertIngestKind, IngestHandler> {
+  return {
+    [ALERTMANAGER_KIND]: (messages) => observeAll(store, messages, alertmanagerCommands),
+    [EVENTS_V2_KIND]: (messages) => observeAll(store, messages, eventsV2Commands),
+  };
+}

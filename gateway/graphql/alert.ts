@@ -1,0 +1,227 @@
+// Resolvers of alert.graphql. Thin: lists and lookups read queries/alerts.ts; an incident's alerts and an alert's
+// incident come from batched loaders (one statement per kind per request); alertChanged pairs each live event of the
+// alert streams with the alert as that event left it, folded from its stream (the read model only knows the present).
+import { ALERT_CATEGORY, alertClientStreamId } from '../../commands/alert.ts';
+import { alertDecider, type Alert as FiredAlert, type AlertEvent, type AlertState } from '../../domain/alert/index.ts';
+import type { BusSubscriber } from '../../infra/bus/port.ts';
+import type { EventStore, Position, StoredEvent } from '../../infra/eventstore/port.ts';
+import { streamIdOf, unqualify } from '../../infra/eventstore/stream-name.ts';
+import { ALERTS_PROJECTION } from '../../projections/alerts.ts';
+import {
+  alertAtRevision,
+  getAlerts,
+  getIncidentAlerts,
+  listAlerts,
+  type Alert,
+  type ListAlertsArgs,
+} from '../../queries/alerts.ts';
+import { getIncidents } from '../../queries/incidents.ts';
+import { liveEvents, type LiveEvent } from '../../queries/live-events.ts';
+import { requireRole } from '../auth/roles.ts';
+import { eventEnvelope } from './base.ts';
+import type { GraphQLContext, Loaders, Resolvers } from './context.ts';
+import { idArgument, nodeFromRow as incidentNodeFromRow, type IncidentNode } from './incident-node.ts';
+import { readModelsConsistentWith } from './request.ts';
+
+/** Alerts whose fold a subscription keeps; beyond it the least recently changed one is read again if it changes. */
+const FOLDS_KEPT = 128;
+
+/**
+ * What the Alert type's fields read, from a read-model row or a fold of the stream. `incidentId` undefined means not
+ * known here (a fold): the `incident` loader looks it up.
+ */
+export type AlertNode = Omit<Alert, 'incidentId' | 'updatedAt' | 'lastPosition'> & { incidentId?: string | null };
+
+function nodeFromRow({ updatedAt: _updatedAt, lastPosition: _lastPosition, ...alert }: Alert): AlertNode {
+  return alert;
+}
+
+function nodeFromState(state: FiredAlert): AlertNode {
+  const date = (instant: string | null) => (instant === null ? null : new Date(instant));
+  return {
+    ...state,
+    streamId: alertClientStreamId(state.fingerprint),
+    startsAt: new Date(state.startsAt),
+    endsAt: date(state.endsAt),
+    acknowledgedAt: date(state.acknowledgedAt),
+  };
+}
+
+/** An incident's alert that the alerts read model has not seen (yet): what the link knows. */
+function linkedOnly(incidentId: string, fingerprint: string, linkedAt: Date): AlertNode {
+  return {
+    fingerprint,
+    streamId: alertClientStreamId(fingerprint),
+    status: 'FIRING',
+    source: 'unknown',
+    episode: 1,
+    labels: {},
+    annotations: {},
+    service: null,
+    severity: null,
+    summary: null,
+    groupKey: null,
+    receiver: null,
+    generatorURL: null,
+    details: null,
+    startsAt: linkedAt,
+    endsAt: null,
+    acknowledgedAt: null,
+    incidentId,
+  };
+}
+
+interface AlertChangePayload {
+  cursor: Position;
+  event: StoredEvent;
+  alert: AlertNode;
+}
+
+interface AlertChangesOptions {
+  store: EventStore;
+  bus: BusSubscriber;
+  tenant: string;
+  after?: Position;
+  /** One alert's changes only. */
+  fingerprint?: string;
+}
+
+/**
+ * The changes as an async iterator whose `return()` ends a waiting live query at once (an async generator's would
+ * wait behind the pending `next()`). Folds are kept per stream, so an event usually costs one `evolve`.
+ */
+function alertChanges({ store, bus, tenant, after, fingerprint }: AlertChangesOptions): AsyncIterableIterator<AlertChangePayload> {
+  // A prefix also matches longer ids (`alert-a` matches `alert-ab`): the stream is compared exactly below.
+  const only = fingerprint === undefined ? undefined : alertClientStreamId(fingerprint);
+  const source = liveEvents({ store, bus, tenant, after, filter: { streamPrefix: only ?? streamIdOf(ALERT_CATEGORY, '') } });
+  const folds = new Map<string, { state: AlertState; version: number }>();
+
+  async function change({ cursor, event }: LiveEvent): Promise<AlertChangePayload | undefined> {
+    if (only !== undefined && unqualify(tenant, event.streamId) !== only) return undefined;
+    let fold = folds.get(event.streamId);
+    folds.delete(event.streamId);
+    if (fold !== undefined && BigInt(fold.version) === event.revision) {
+      // Alert streams hold only what the alert decider emitted.
+      fold = { state: alertDecider.evolve(fold.state, { type: event.type, data: event.data } as AlertEvent), version: fold.version + 1 };
+    } else {
+      fold = await alertAtRevision(store, event.streamId, event.revision);
+    }
+    folds.set(event.streamId, fold);
+    const oldest = folds.keys().next();
+    if (folds.size > FOLDS_KEPT && !oldest.done) folds.delete(oldest.value);
+    return fold.state.status === null ? undefined : { cursor, event, alert: nodeFromState(fold.state) };
+  }
+
+  const iterator: AsyncIterableIterator<AlertChangePayload> = {
+    async next() {
+      for (;;) {
+        const result = await source.next();
+        if (result.done) return { done: true, value: undefined };
+        const payload = await change(result.value);
+        if (payload !== undefined) return { done: false, value: payload };
+      }
+    },
+    async return() {
+      await source.return();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+const unique = <T>(items: readonly T[]) => [...new Set(items)];
+
+export const loaders: Loaders = {
+  Incident: {
+    /**
+     * Read-model incidents: their links joined with the alerts in one statement. Folded incidents (a mutation's
+     * answer, `asOf`, a live change) know their links from the snapshot: their alerts are read in one more.
+     */
+    async alerts(queries: { obj: IncidentNode }[], context: GraphQLContext): Promise<AlertNode[][]> {
+      const { tenant } = requireRole(context, 'read');
+      const db = context.services.readDb;
+      const rowIds = unique(queries.flatMap(({ obj }) => (obj.source === 'readModel' ? [obj.id] : [])));
+      const rowLinks = new Map<string, AlertNode[]>();
+      (await getIncidentAlerts(db, tenant, rowIds)).forEach((links, index) => {
+        const nodes = links.map((link) => (link.alert ? nodeFromRow(link.alert) : linkedOnly(link.incidentId, link.fingerprint, link.linkedAt)));
+        rowLinks.set(rowIds[index] as string, nodes);
+      });
+      const snapshots = await Promise.all(queries.map(({ obj }) => (obj.source === 'events' ? obj.snapshot() : undefined)));
+      const fingerprints = unique(snapshots.flatMap((snapshot) => snapshot?.alerts.map((link) => link.fingerprint) ?? []));
+      const known = new Map((await getAlerts(db, tenant, fingerprints)).flatMap((alert) => (alert ? [[alert.fingerprint, alert] as const] : [])));
+      return queries.map(({ obj }, index) => {
+        const snapshot = snapshots[index];
+        if (snapshot === undefined) return rowLinks.get(obj.id) ?? [];
+        return snapshot.alerts.map((link) => {
+          const alert = known.get(link.fingerprint);
+          return alert ? nodeFromRow(alert) : linkedOnly(link.incidentId, link.fingerprint, link.linkedAt);
+        });
+      });
+    },
+  },
+  Alert: {
+    async incident(queries: { obj: AlertNode }[], context: GraphQLContext) {
+      const { tenant } = requireRole(context, 'read');
+      const db = context.services.readDb;
+      // A folded alert does not know its incident: the read model does.
+      const unknown = unique(queries.flatMap(({ obj }) => (obj.incidentId === undefined ? [obj.fingerprint] : [])));
+      const looked = new Map((await getAlerts(db, tenant, unknown)).flatMap((alert) => (alert ? [[alert.fingerprint, alert.incidentId] as const] : [])));
+      const incidentIds = queries.map(({ obj }) => (obj.incidentId === undefined ? (looked.get(obj.fingerprint) ?? null) : obj.incidentId));
+      const wanted = unique(incidentIds.filter((id): id is string => id !== null));
+      const incidents = new Map((await getIncidents(db, tenant, wanted)).flatMap((row) => (row ? [[row.id, row] as const] : [])));
+      return incidentIds.map((id) => {
+        const row = id === null ? undefined : incidents.get(id);
+        return row === undefined ? null : incidentNodeFromRow(row);
+      });
+    },
+  },
+};
+
+interface AlertsArgs extends ListAlertsArgs {
+  consistentWith?: string | null;
+}
+
+export const resolvers: Resolvers = {
+  Query: {
+    async alerts(_root: unknown, { consistentWith, ...args }: AlertsArgs, context: GraphQLContext) {
+      const { tenant } = requireRole(context, 'read');
+      if (consistentWith !== undefined && consistentWith !== null) {
+        await readModelsConsistentWith(context, consistentWith, [ALERTS_PROJECTION]);
+      }
+      const { edges, pageInfo } = await listAlerts(context.services.readDb, tenant, args);
+      return { edges: edges.map(({ cursor, node }) => ({ cursor, node: nodeFromRow(node) })), pageInfo };
+    },
+
+    async alert(_root: unknown, args: { fingerprint: string; consistentWith?: string | null }, context: GraphQLContext) {
+      const { tenant } = requireRole(context, 'read');
+      const fingerprint = idArgument('fingerprint', args.fingerprint);
+      if (args.consistentWith !== undefined && args.consistentWith !== null) {
+        await readModelsConsistentWith(context, args.consistentWith, [ALERTS_PROJECTION]);
+      }
+      const [row] = await getAlerts(context.services.readDb, tenant, [fingerprint]);
+      return row ? nodeFromRow(row) : null;
+    },
+  },
+
+  Subscription: {
+    alertChanged: {
+      subscribe(_root: unknown, args: { after?: string | null; fingerprint?: string | null }, context: GraphQLContext) {
+        const { tenant } = requireRole(context, 'read');
+        const { eventStore, bus } = context.services;
+        return alertChanges({
+          store: eventStore,
+          bus,
+          tenant,
+          after: args.after ?? undefined,
+          fingerprint: args.fingerprint === undefined || args.fingerprint === null ? undefined : idArgument('fingerprint', args.fingerprint),
+        });
+      },
+      resolve: ({ cursor, alert, event }: AlertChangePayload, _args: unknown, context: GraphQLContext) => ({
+        cursor,
+        alert,
+        event: eventEnvelope(requireRole(context, 'read').tenant, event),
+      }),
+    },
+  },
+};
