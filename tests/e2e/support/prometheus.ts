@@ -102,7 +102,7 @@ function launch(name: string, binary: string, args: string[], output: string[]):
 async function stopProcess({ child, exited }: Process): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
-  const killed = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);
+  const killed = await Promise.race([exited.then(() => true), sleep(5_000, false, { ref: false })]);
   if (!killed) {
     child.kill('SIGKILL');
     await exited;
@@ -124,7 +124,7 @@ async function waitReady(target: Process, url: string, timeoutMs: number): Promi
   }
 }
 
-export async function startAlerting({ webhookUrl, bearerToken }: AlertingOptions, timeoutMs = 30_000): Promise<Alerting> {
+export async function startAlerting({ webhookUrl, bearerToken }: AlertingOptions, timeoutMs = 20_000): Promise<Alerting> {
   const dir = await mkdtemp(join(tmpdir(), 'e2e-prometheus-'));
   const textfiles = join(dir, 'textfiles');
   await mkdir(textfiles);
