@@ -1,9 +1,11 @@
 // Every read model the platform runs, for the one projection engine (and its rebuilds).
 import { alertsProjection } from './alerts.ts';
 import { auditLogProjection } from './audit-log.ts';
+import { changesProjection } from './changes.ts';
 import { incidentsProjection } from './incidents.ts';
 import type { Projection } from './projection.ts';
+import { topologyProjection } from './topology.ts';
 
 export function allProjections(): Projection[] {
-  return [incidentsProjection(), alertsProjection(), auditLogProjection()];
+  return [incidentsProjection(), alertsProjection(), auditLogProjection(), topologyProjection(), changesProjection()];
 }

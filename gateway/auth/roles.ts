@@ -21,6 +21,13 @@ const PERMISSIONS = {
   'incident:respond': ['responder', 'commander'],
   /** Change severity, make or unmake the commander (assign, reassign or unassign), close. */
   'incident:command': ['commander'],
+  /** recordChange: whoever responds may note a change they made or found (senders use the ingestion route). */
+  'change:record': ['responder', 'commander'],
+  /**
+   * The service catalog: register, update, retire, declare and remove dependencies, import. It drives blast radius
+   * and change correlation for everyone, so, like severity, it is the commanders' (and admins') to change.
+   */
+  'topology:write': ['commander'],
   /** auditTrail and verifyStream. */
   'audit:read': ['auditor'],
   /** The ingestion routes; an ingest token can do nothing else. */

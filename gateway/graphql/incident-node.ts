@@ -14,10 +14,8 @@ import {
 import {
   getRemediationSteps,
   getResponders,
-  getSuspectChanges,
   getTimelines,
   type Incident,
-  type SuspectChange,
 } from '../../queries/incidents.ts';
 import type { SqlExecutor } from '../../infra/sql/port.ts';
 import { requireRole } from '../auth/roles.ts';
@@ -80,18 +78,6 @@ export function idArgument(argument: string, value: string): string {
   return value;
 }
 
-// Until the changes read model exists, a linked change is what its link row knows.
-function changeOf(link: SuspectChange) {
-  return {
-    id: link.changeId,
-    service: null,
-    kind: null,
-    summary: link.reason ?? `change ${link.changeId}`,
-    author: null,
-    at: link.linkedAt,
-  };
-}
-
 interface NodeQuery {
   obj: IncidentNode;
 }
@@ -147,6 +133,6 @@ export const loaders: Loaders = {
     responders: listLoader(getResponders, (snapshot) => snapshot.responders, same),
     remediationSteps: listLoader(getRemediationSteps, (snapshot) => snapshot.remediationSteps, same),
     // `alerts` is alert.ts': an incident's alerts are read with the alerts.
-    suspectChanges: listLoader(getSuspectChanges, (snapshot) => snapshot.suspectChanges, changeOf),
+    // `suspectChanges` is change.ts': an incident's suspect changes are read with the changes.
   },
 };

@@ -9,6 +9,7 @@ import type { JsonObject } from '../../infra/eventstore/port.ts';
 import type { IngestMessage, IngestQueue } from '../../infra/ingest/port.ts';
 import { requireRole } from '../auth/roles.ts';
 import { alertmanagerRoutes } from './alertmanager.ts';
+import { changesRoutes } from './changes.ts';
 import { eventsV2Routes } from './events-v2.ts';
 
 export interface IngestPluginOptions {
@@ -89,4 +90,5 @@ export async function ingestPlugin(app: FastifyInstance, { queue }: IngestPlugin
   app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   await app.register(alertmanagerRoutes, { queue });
   await app.register(eventsV2Routes, { queue });
+  await app.register(changesRoutes, { queue });
 }

@@ -6,10 +6,10 @@ import { allows, requireRole, ROLES, type Action, type Role } from '../../gatewa
 // The matrix as DESIGN.md states it; a change to roles.ts that breaks it fails here.
 const expected: Record<Role, readonly Action[]> = {
   viewer: ['read'],
-  responder: ['read', 'incident:respond'],
-  commander: ['read', 'incident:respond', 'incident:command'],
+  responder: ['read', 'incident:respond', 'change:record'],
+  commander: ['read', 'incident:respond', 'incident:command', 'change:record', 'topology:write'],
   auditor: ['read', 'audit:read'],
-  admin: ['read', 'incident:respond', 'incident:command', 'audit:read', 'ingest', 'operate'],
+  admin: ['read', 'incident:respond', 'incident:command', 'change:record', 'topology:write', 'audit:read', 'ingest', 'operate'],
   ingest: ['ingest'],
 };
 const actions: readonly Action[] = expected.admin;
