@@ -246,6 +246,15 @@ describe('JetStream ingestion queue', { skip }, () => {
     assert.deepEqual([...first.handled, ...second.handled].sort(), [...keys].sort());
   });
 
+  test('when JetStream cannot store the message (its stream is gone), submit rejects with IngestUnavailableError', async () => {
+    const { queue, prefix } = await open(new Recorder().handlers(['alertmanager']));
+    await queue.submit(message('alertmanager', 'before'));
+    assert.equal(await deleteIngestStream(NATS_TEST_URL, prefix), true);
+    prefixes.splice(prefixes.indexOf(prefix), 1);
+    await assert.rejects(queue.submit(message('alertmanager', 'after')), IngestUnavailableError);
+    await assert.rejects(queue.depth(), IngestUnavailableError);
+  });
+
   test('a kind without a handler is refused at submit', async () => {
     const { queue } = await open(new Recorder().handlers(['alertmanager']));
     await assert.rejects(queue.submit(message('prometheus', 'x')), UnknownIngestKindError);
