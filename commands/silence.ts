@@ -1,7 +1,7 @@
 // Entry points for silence commands (GraphQL and the correlation manager), through the one generic handler against
 // the silence's stream `silence-<id>`.
 import { v7 as uuidv7 } from 'uuid';
-import { silenceDecider, SilenceNotFoundError, type Matcher, type Silence, type SilenceCommand } from '../domain/silence/index.ts';
+import { silenceDecider, SilenceNotFoundError, type MatcherInput, type Silence, type SilenceCommand } from '../domain/silence/index.ts';
 import type { EventStore, Position } from '../infra/eventstore/port.ts';
 import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
 import { handleCommand, type HandleOptions } from './handler.ts';
@@ -49,7 +49,7 @@ async function run(
 }
 
 export interface CreateSilenceInput {
-  matchers: readonly Matcher[];
+  matchers: readonly MatcherInput[];
   startsAt?: string | null;
   endsAt: string;
   comment?: string | null;

@@ -5,6 +5,7 @@ import { ALERT_CATEGORY } from '../commands/alert.ts';
 import { INCIDENT_CATEGORY } from '../commands/incident.ts';
 import { ALERT_EVENT_TYPES, type AlertEvent } from '../domain/alert/index.ts';
 import type { AlertLinkedToIncident } from '../domain/incident/index.ts';
+import type { AlertSuppressed } from '../domain/silence/index.ts';
 import type { StoredEvent } from '../infra/eventstore/port.ts';
 import { streamIdOf } from '../infra/eventstore/stream-name.ts';
 import type { SqlExecutor } from '../infra/sql/port.ts';
@@ -101,13 +102,22 @@ function applyAlertEvent(event: AlertEvent, stored: StoredEvent, tenantId: strin
 export function alertsProjection(): Projection {
   return {
     name: ALERTS_PROJECTION,
-    handles: [...ALERT_EVENT_TYPES, 'AlertLinkedToIncident'],
+    handles: [...ALERT_EVENT_TYPES, 'AlertLinkedToIncident', 'AlertSuppressed'],
     tables: ['alerts'],
     async setup(db) {
       for (const statement of SCHEMA) await db.query(statement);
     },
     async apply(stored, tx) {
       const { tenantId, streamId } = tenantStream(stored);
+      if (stored.type === 'AlertSuppressed') {
+        // A silence muted this firing (the correlation manager records it in the silence's stream, after the firing).
+        const { fingerprint, episode } = (stored as StoredEvent & AlertSuppressed).data;
+        await tx.query(
+          `UPDATE alerts SET status = 'SUPPRESSED' WHERE tenant_id = $1 AND fingerprint = $2 AND episode = $3 AND status = 'FIRING'`,
+          [tenantId, fingerprint, episode],
+        );
+        return;
+      }
       if (stored.type === 'AlertLinkedToIncident') {
         if (!streamId.startsWith(INCIDENT_PREFIX)) throw new ForeignStreamError(stored, `${INCIDENT_PREFIX}* streams`);
         // Incident streams hold only what the incident decider emitted, so this is its event.

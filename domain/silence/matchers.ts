@@ -2,11 +2,14 @@
 // ends, as Alertmanager anchors them, and limited to what RE2 accepts (no backreferences or lookaround), so a
 // silence written for Alertmanager means the same here and no matcher can backtrack for ever.
 import { ValidationError } from '../shared/errors.ts';
+import { requireOneOf } from '../shared/validation.ts';
 
 export const MATCH_OPERATORS = ['=', '!=', '=~', '!~'] as const;
 export type MatchOperator = (typeof MATCH_OPERATORS)[number];
 
 export type Matcher = { name: string; op: MatchOperator; value: string };
+/** A matcher as a client sends it, its operator not yet checked. */
+export type MatcherInput = { name: string; op: string; value: string };
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Backreferences (\1, \k<x>) and lookaround ((?=, (?!, (?<=, (?<!) are what RE2 refuses. */
@@ -22,16 +25,14 @@ export function compileRegex(field: string, source: string): RegExp {
   }
 }
 
-export function validateMatchers(matchers: readonly Matcher[]): Matcher[] {
+export function validateMatchers(matchers: readonly MatcherInput[]): Matcher[] {
   if (matchers.length === 0) throw new ValidationError('matchers', 'at least one matcher is needed (a silence of everything is refused)');
   return matchers.map((matcher, index) => {
     const field = `matchers[${index}]`;
     if (!LABEL_NAME.test(matcher.name)) throw new ValidationError(`${field}.name`, `${JSON.stringify(matcher.name)} is not a label name`);
-    if (!MATCH_OPERATORS.includes(matcher.op)) {
-      throw new ValidationError(`${field}.op`, `${JSON.stringify(matcher.op)} is not one of ${MATCH_OPERATORS.join(' ')}`);
-    }
-    if (matcher.op === '=~' || matcher.op === '!~') compileRegex(`${field}.value`, matcher.value);
-    return { name: matcher.name, op: matcher.op, value: matcher.value };
+    const op = requireOneOf(`${field}.op`, matcher.op, MATCH_OPERATORS);
+    if (op === '=~' || op === '!~') compileRegex(`${field}.value`, matcher.value);
+    return { name: matcher.name, op, value: matcher.value };
   });
 }
 

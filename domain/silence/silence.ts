@@ -5,7 +5,7 @@
 import type { Decider, DomainCommand, DomainEvent } from '../shared/decider.ts';
 import { IllegalTransitionError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { optionalText, requireInstant, requireName } from '../shared/validation.ts';
-import { matches, validateMatchers, type Matcher } from './matchers.ts';
+import { matches, validateMatchers, type Matcher, type MatcherInput } from './matchers.ts';
 
 const NAME_MAX = 255;
 const COMMENT_MAX = 10_000;
@@ -23,7 +23,7 @@ export const SILENCE_EVENT_TYPES: readonly SilenceEvent['type'][] = ['SilenceCre
 
 export type CreateSilence = DomainCommand<
   'CreateSilence',
-  { silenceId: string; matchers: readonly Matcher[]; startsAt?: string | null; endsAt: string; comment?: string | null }
+  { silenceId: string; matchers: readonly MatcherInput[]; startsAt?: string | null; endsAt: string; comment?: string | null }
 >;
 export type ExpireSilence = DomainCommand<'ExpireSilence', Record<string, never>>;
 export type RecordSuppression = DomainCommand<'RecordSuppression', { fingerprint: string; episode: number }>;
