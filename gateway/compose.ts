@@ -4,6 +4,7 @@
 //   DATABASE_URL                      PostgreSQL event store; read models in READ_DATABASE_URL (default the same)
 //   EVENTSTORE_URL                    KurrentDB event store; read models in PostgreSQL (READ_DATABASE_URL)
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { correlationProjection, startCorrelationDispatcher } from '../commands/policies/alert-correlation.ts';
 import { ConfigError, type Config } from '../infra/config.ts';
 import { openBus } from '../infra/bus/open.ts';
 import { startPublisher, type PublisherOptions } from '../infra/bus/publisher.ts';
@@ -99,11 +100,20 @@ export async function openServices(config: Config, options: ServiceOptions = {})
       ...options.engine,
       store: eventStore,
       db: readDb,
-      projections: allProjections(),
+      projections: [...allProjections(), correlationProjection(config.correlation)],
       logger: logger?.child({ component: 'projections' }),
     });
     await engine.start();
     opened.push(() => engine.stop());
+    const correlation = startCorrelationDispatcher({
+      store: eventStore,
+      db: readDb,
+      engine,
+      settings: config.correlation,
+      ...(options.engine?.idlePollMs === undefined ? {} : { pollMs: options.engine.idlePollMs }),
+      onError: (error, effect) => logger?.error({ err: error, effect }, 'alert correlation command failed'),
+    });
+    opened.push(() => correlation.stop());
     // Closed before the store: its last batch is appended and acked first.
     const handlers: IngestHandlers = {};
     const ingest = await openIngestQueue(config, {
