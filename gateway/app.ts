@@ -7,6 +7,7 @@ import type { TokenVerifier } from './auth/token.ts';
 import { httpErrorHandler } from './errors.ts';
 import { graphqlPlugin, type GraphQLLimits } from './graphql/plugin.ts';
 import { healthPlugin, type ReadinessLimits } from './health.ts';
+import { ingestPlugin } from './ingest/plugin.ts';
 import { metricsPlugin } from './metrics.ts';
 import type { Services } from './services.ts';
 
@@ -34,5 +35,6 @@ export function buildApp(dependencies: AppDependencies): FastifyInstance {
   app.register(authPlugin, { verifier });
   app.register(healthPlugin, { services, limits: dependencies.readiness });
   app.register(graphqlPlugin, { services, verifier, limits: dependencies.graphql });
+  app.register(ingestPlugin, { queue: services.ingest });
   return app;
 }
