@@ -5,6 +5,7 @@
 //   EVENTSTORE_URL                    KurrentDB event store; read models in PostgreSQL (READ_DATABASE_URL)
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { correlationProjection, startCorrelationDispatcher } from '../commands/policies/alert-correlation.ts';
+import { changeIngestHandlers } from '../commands/change.ts';
 import { alertIngestHandlers } from '../commands/ingest-handlers.ts';
 import { ConfigError, type Config } from '../infra/config.ts';
 import { openBus } from '../infra/bus/open.ts';
@@ -116,7 +117,7 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     });
     opened.push(() => correlation.stop());
     // Closed before the store: its last batch is appended and acked first.
-    const handlers: IngestHandlers = { ...alertIngestHandlers(eventStore) };
+    const handlers: IngestHandlers = { ...alertIngestHandlers(eventStore), ...changeIngestHandlers(eventStore) };
     const ingest = await openIngestQueue(config, {
       handlers,
       name: 'incident-platform',
