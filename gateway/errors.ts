@@ -46,9 +46,11 @@ export class GraphQLValidationFailed extends Error {
   }
 }
 
-/** Reasons for fastify's refusals of a request body; other protocol errors are counted as `bad_request`. */
+/**
+ * Reasons for fastify's refusals of a request's form; a body its schema refuses is `bad_user_input`, as when our own
+ * validation refuses it, and other protocol errors are `bad_request`.
+ */
 const PROTOCOL_REASONS: Readonly<Record<string, string>> = {
-  FST_ERR_VALIDATION: 'invalid_body',
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_body',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_body',
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',

@@ -14,8 +14,8 @@
 //   rejected_inputs_total{route,reason}                          4xx answers to what a client sent
 //
 // Rejected inputs: errors thrown by a route are counted by the error handler (gateway/errors.ts), with the reason
-// it derives (`unauthenticated`, `forbidden`, `invalid_body`, `malformed_body`, `body_too_large`,
-// `unsupported_media_type`, `bad_user_input`, …). A route that answers a 4xx itself (e.g. PagerDuty's 400 shape)
+// it derives: `unauthenticated`, `forbidden`, `bad_user_input` (schema or domain validation), `malformed_body`,
+// `body_too_large`, `unsupported_media_type`, `graphql_validation_failed`, `not_found`, `conflict`, `bad_request`. A route that answers a 4xx itself (e.g. PagerDuty's 400 shape)
 // counts it: `request.server.metrics.rejectedInputs.inc({ route: routeOf(request), reason })`.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';

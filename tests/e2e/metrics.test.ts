@@ -124,6 +124,33 @@ describe('GET /metrics', { skip }, () => {
     assert.equal(rejected('forbidden'), 1, 'the refused mutation of the test before');
   });
 
+  test('rejected ingestion by route and reason, each refusal counted once', async () => {
+    const ingest = server.token({ sub: 'alertmanager', roles: ['ingest'] });
+    const send = (token: string | undefined, body: string, contentType = 'application/json') =>
+      fetch(`${server.url}/ingest/alertmanager`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+        body,
+      });
+    const statuses = [
+      (await send(undefined, '{}')).status,
+      (await send(viewer, '{}')).status,
+      (await send(ingest, '{"version":')).status,
+      (await send(ingest, JSON.stringify({ version: '4', alerts: 'none' }))).status,
+      (await send(ingest, '{}', 'text/plain')).status,
+    ];
+    assert.deepEqual(statuses, [401, 403, 400, 400, 415]);
+
+    const samples = await scrape();
+    const route = '/ingest/alertmanager';
+    const rejected = (reason: string) => valueOf(samples, 'rejected_inputs_total', { route, reason });
+    assert.deepEqual(
+      ['unauthenticated', 'forbidden', 'malformed_body', 'bad_user_input', 'unsupported_media_type'].map(rejected),
+      [1, 1, 1, 1, 1],
+    );
+    assert.equal(valueOf(samples, 'http_request_duration_seconds_count', { route, status_code: '415' }), 1);
+  });
+
   test('subscriptions open, while they are', async () => {
     const client = await wsClient(server.wsUrl, viewer);
     try {
