@@ -45,6 +45,8 @@ export interface GroupState {
 export interface AlertTrack {
   /** Its firings within the flapping window, oldest first. */
   firings: string[];
+  /** Marked when it started flapping (the timeline of its open incident says so then), cleared when it calms down. */
+  flapping: boolean;
 }
 
 export interface FiredAlert {
@@ -85,7 +87,7 @@ export function initialGroup(): GroupState {
 }
 
 export function initialTrack(): AlertTrack {
-  return { firings: [] };
+  return { firings: [], flapping: false };
 }
 
 /** The group an alert belongs to: its service and its sender's group key (either may be absent). */
@@ -113,8 +115,8 @@ export function onAlertFired(
 ): Outcome {
   const at = millis(alert.at);
   const firings = [...track.firings.filter((firing) => at - millis(firing) < settings.flapWindowMs), alert.at];
-  const nextTrack = { firings };
   const flapping = firings.length > settings.flapThreshold;
+  const nextTrack = { firings, flapping };
   const services = alert.service === null ? [] : [alert.service];
   const lastFiredAt = group.lastFiredAt === null || millis(group.lastFiredAt) < at ? alert.at : group.lastFiredAt;
   const withinWindow = group.lastFiredAt !== null && at - millis(group.lastFiredAt) <= settings.groupWindowMs;
@@ -130,6 +132,11 @@ export function onAlertFired(
       resolvedNoted: group.resolvedNoted && group.linked.includes(alert.fingerprint),
     };
     const actions: CorrelationAction[] = [{ type: 'link', incidentId, fingerprint: alert.fingerprint }];
+    if (flapping && !track.flapping) {
+      const minutes = Math.round(settings.flapWindowMs / 60_000);
+      const text = `alert ${alert.fingerprint} is flapping (${firings.length} firings within ${minutes} min): its flaps open no new incident`;
+      actions.push({ type: 'note', incidentId, text });
+    }
     if (!group.linked.includes(alert.fingerprint) && services.length > 0) {
       actions.push({ type: 'linkSuspects', incidentId, services, firstAlertAt: group.windowStart ?? alert.at });
     }

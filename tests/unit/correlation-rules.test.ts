@@ -153,7 +153,13 @@ describe('flapping', () => {
     const { group, tracks } = fireAll([alert('f', 0), alert('f', 1), alert('f', 2), alert('f', 3)], initialGroup(), settings);
     const outcome = onAlertFired(onAlertResolved(group, 'f', settings).group, tracks.get('f') ?? initialTrack(), alert('f', 10), settings, idOf);
     assert.equal(outcome.flapping, true);
-    assert.deepEqual(outcome.actions, [{ type: 'link', incidentId: idOf(at(0)), fingerprint: 'f' }]);
+    assert.deepEqual(outcome.actions, [
+      { type: 'link', incidentId: idOf(at(0)), fingerprint: 'f' },
+      { type: 'note', incidentId: idOf(at(0)), text: 'alert f is flapping (5 firings within 60 min): its flaps open no new incident' },
+    ]);
+    // Marked once: the next flap only re-links.
+    const next = onAlertFired(outcome.group, outcome.track, alert('f', 11), settings, idOf);
+    assert.deepEqual(next.actions, [{ type: 'link', incidentId: idOf(at(0)), fingerprint: 'f' }]);
   });
 
   test('firings older than the flapping window do not count', () => {
