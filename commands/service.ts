@@ -25,8 +25,7 @@ import type { CommandContext } from './incident.ts';
 import { inPool } from './pool.ts';
 
 export const SERVICE_CATEGORY = 'service';
-export const CATALOG_FORMATS = ['json', 'yaml'] as const;
-export type CatalogFormat = (typeof CATALOG_FORMATS)[number];
+export type CatalogFormat = 'json' | 'yaml';
 /** Services of a catalog read or written at once: enough to hide round trips, few enough to share the pool. */
 const IMPORT_CONCURRENCY = 8;
 

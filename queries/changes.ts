@@ -133,7 +133,9 @@ export async function getIncidentSuspectChanges(
   const grouped = new Map<string, IncidentSuspectChange[]>();
   for (const { incidentId, changeId, reason, linkedAt, linkedBy, ...change } of rows) {
     const link = { incidentId, changeId, reason, linkedAt, linkedBy, change: change.id === null ? null : (change as Change) };
-    grouped.set(incidentId, [...(grouped.get(incidentId) ?? []), link]);
+    const group = grouped.get(incidentId);
+    if (group === undefined) grouped.set(incidentId, [link]);
+    else group.push(link);
   }
   return incidentIds.map((id) => grouped.get(id) ?? []);
 }

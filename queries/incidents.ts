@@ -164,6 +164,34 @@ export async function listIncidents(db: SqlExecutor, tenant: string, args: ListI
   return toConnection(rows, first, incidentCursor);
 }
 
+/**
+ * For each of `services`, the incidents affecting it with any of `statuses`, newest first, at most `limit` each: one
+ * statement for every service of a response (a service's open incidents).
+ */
+export async function incidentsOfServices(
+  db: SqlExecutor,
+  tenant: string,
+  services: readonly string[],
+  statuses: readonly IncidentStatus[],
+  limit: number,
+): Promise<Incident[][]> {
+  if (services.length === 0) return [];
+  const { rows } = await db.query<Incident & { affected: string }>(
+    `SELECT asked.service AS affected, i.* FROM unnest($2::text[]) AS asked(service)
+       CROSS JOIN LATERAL (SELECT ${INCIDENT_COLUMNS} FROM incidents
+         WHERE tenant_id = $1 AND services @> ARRAY[asked.service] AND status = ANY($3::text[])
+         ORDER BY declared_at DESC, id DESC LIMIT $4) i`,
+    [tenant, services, statuses, limit],
+  );
+  const grouped = new Map<string, Incident[]>();
+  for (const { affected, ...incident } of rows) {
+    const group = grouped.get(affected);
+    if (group === undefined) grouped.set(affected, [incident]);
+    else group.push(incident);
+  }
+  return services.map((service) => grouped.get(service) ?? []);
+}
+
 /** The incidents with these ids, in the order asked (null where there is none in this tenant). */
 export async function getIncidents(db: SqlExecutor, tenant: string, ids: readonly string[]): Promise<(Incident | null)[]> {
   if (ids.length === 0) return [];

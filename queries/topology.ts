@@ -26,7 +26,7 @@ export interface ServiceRow {
 export type { Reached } from '../domain/service/index.ts';
 
 /** Walks deeper than this are refused: no real call chain is that long, and the answer would be the whole graph. */
-export const MAX_DEPTH = 1000;
+const MAX_DEPTH = 1000;
 
 /** The description columns of `services` under the alias `table`. */
 function serviceColumns(table: string): string {

@@ -13,5 +13,5 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './graph.ts';
 export * from './state.ts';
-export { requireHttpUrl, requireServiceName, TIER_MAX, TIER_MIN } from './validation.ts';
+export { requireServiceName } from './validation.ts';
 export { decide } from './decide.ts';

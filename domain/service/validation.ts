@@ -6,8 +6,8 @@ import type { ServiceDescriptionInput } from './commands.ts';
 import type { ServiceDescription } from './events.ts';
 
 const SERVICE_NAME = /^[a-z0-9._-]{1,100}$/;
-export const TIER_MIN = 1;
-export const TIER_MAX = 5;
+const TIER_MIN = 1;
+const TIER_MAX = 5;
 const OWNER_MAX = 255;
 const URL_MAX = 2048;
 const TAG_MAX = 100;

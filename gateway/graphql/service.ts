@@ -18,7 +18,7 @@ import { requireServiceName, type DependencyGraph } from '../../domain/service/i
 import type { EventStore, Position } from '../../infra/eventstore/port.ts';
 import { TOPOLOGY_PROJECTION } from '../../projections/topology.ts';
 import { changesForServices } from '../../queries/changes.ts';
-import { listIncidents } from '../../queries/incidents.ts';
+import { incidentsOfServices } from '../../queries/incidents.ts';
 import { MAX_PAGE_SIZE } from '../../queries/pagination.ts';
 import {
   dependencyGraph,
@@ -41,7 +41,7 @@ const RECENT_CHANGES_MS = 24 * 3600 * 1000;
  * A service as the Service type's fields read it: a read-model row, or what a command left. `waitFor` is the
  * command's cursor, which the graph fields wait for (the topology may lag behind the command); null for a row.
  */
-export type ServiceNode = ServiceRow & { waitFor: Position | null };
+type ServiceNode = ServiceRow & { waitFor: Position | null };
 
 function nodeFromRow(row: ServiceRow): ServiceNode {
   return { ...row, waitFor: null };
@@ -136,12 +136,8 @@ export const loaders: Loaders = {
     async openIncidents(queries: NodeQuery[], context: GraphQLContext): Promise<IncidentNode[][]> {
       const { tenant } = requireRole(context, 'read');
       const names = [...new Set(queries.map(({ obj }) => obj.name))];
-      const pages = await Promise.all(
-        names.map((service) =>
-          listIncidents(context.services.readDb, tenant, { service, status: OPEN_STATUSES, first: MAX_PAGE_SIZE }),
-        ),
-      );
-      const byName = new Map(names.map((name, index) => [name, pages[index]?.edges.map(({ node }) => node) ?? []]));
+      const lists = await incidentsOfServices(context.services.readDb, tenant, names, OPEN_STATUSES, MAX_PAGE_SIZE);
+      const byName = new Map(names.map((name, index) => [name, lists[index] ?? []]));
       return queries.map(({ obj }) => (byName.get(obj.name) ?? []).map(incidentNode));
     },
 

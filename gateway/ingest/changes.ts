@@ -69,7 +69,7 @@ function extension(body: ChangeEventBody, field: 'service' | 'kind' | 'version' 
 }
 
 /** The change a body describes, as the ingestion handler records it. */
-export function changeOf(body: ChangeEventBody): ChangeIngestPayload {
+function changeOf(body: ChangeEventBody): ChangeIngestPayload {
   const { summary, timestamp, source, custom_details: customDetails } = body.payload;
   if (timestamp !== undefined) requireParsableInstant('payload.timestamp', timestamp);
   return {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { tenantPrefix } from '../../infra/eventstore/stream-name.ts';
+import type { SqlDatabase } from '../../infra/sql/port.ts';
 import { codes, data, graphql } from './support/graphql.ts';
 import { declare } from './support/incident.ts';
 import { backendSkip, startTestServer, type TestServer } from './support/server.ts';
@@ -78,6 +79,22 @@ interface ServiceData {
 }
 
 const names = (services: readonly { name: string }[]) => services.map(({ name }) => name);
+
+/** The read-model database as resolvers reach it, counting the statements they send. */
+function counting(db: SqlDatabase): SqlDatabase & { statements: string[] } {
+  const statements: string[] = [];
+  return {
+    statements,
+    query(text, params) {
+      statements.push(text);
+      return db.query(text, params);
+    },
+    transaction: (work) => db.transaction(work),
+    withConnection: (work) => db.withConnection(work),
+    session: () => db.session(),
+    close: () => db.close(),
+  };
+}
 
 describe('service catalog over GraphQL on PostgreSQL', { skip: await backendSkip('postgres') }, () => {
   let server: TestServer;
@@ -302,5 +319,49 @@ describe('service catalog over GraphQL on PostgreSQL', { skip: await backendSkip
     const other = await data<Page>(server.url, token('not-paged', 'admin'), PAGE, { consistentWith: importServiceCatalog.cursor });
     assert.deepEqual(other.services.edges, []);
     assert.equal(await service(token('not-paged', 'viewer'), 'svc-1'), null);
+  });
+  test('a page of services with every graph field, open incidents and changes costs the same statements at any size', async () => {
+    const admin = token('statements', 'admin');
+    // A ring of 12 services, each also calling a shared db.
+    const ring = Array.from({ length: 12 }, (_, index) => ({ name: `ring-${String(index).padStart(2, '0')}`, dependsOn: [`ring-${String((index + 1) % 12).padStart(2, '0')}`, 'db'] }));
+    const { importServiceCatalog } = await data<ImportResult>(server.url, admin, IMPORT, { document: JSON.stringify([...ring, { name: 'db' }]), format: 'JSON' });
+    await declare(server, admin, { title: 'Ring down', services: ['ring-00', 'ring-05'] });
+    const { recordChange } = await data<{ recordChange: { cursor: string } }>(
+      server.url,
+      admin,
+      'mutation { recordChange(input: { service: "ring-05", summary: "Deploy ring-05" }) { cursor } }',
+    );
+    const PAGE = `query($first: Int, $consistentWith: Cursor) { services(first: $first, consistentWith: $consistentWith) { edges { node {
+      name dependsOn { name } dependents { name } upstream(depth: 2) { name } downstream { name } blastRadius { count }
+      openIncidents { title } recentChanges { summary } } } } }`;
+    type Node = { name: string; blastRadius: { count: number }; openIncidents: { title: string }[]; recentChanges: { summary: string }[] };
+    // Both read models have what was written (the query waits for the topology, the changes query for its own).
+    await data(server.url, admin, 'query($c: Cursor) { changes(consistentWith: $c) { edges { cursor } } }', { c: recordChange.cursor });
+    const { services } = server.server;
+    const readDb = services.readDb;
+    const counted = counting(readDb);
+    // Resolvers reach the database through the services object; the engine keeps its own reference.
+    services.readDb = counted;
+    try {
+      const statementsFor = async (first: number) => {
+        counted.statements.length = 0;
+        const page = await data<{ services: { edges: { node: Node }[] } }>(server.url, admin, PAGE, { first, consistentWith: importServiceCatalog.cursor });
+        return { nodes: page.services.edges.map(({ node }) => node), statements: counted.statements.length };
+      };
+      const small = await statementsFor(2);
+      const full = await statementsFor(13);
+      assert.equal(full.nodes.length, 13);
+      // The page, the edges, the services of each graph field (5), open incidents and recent changes.
+      assert.equal(full.statements, 9, counted.statements.join('\n---\n'));
+      assert.equal(small.statements, full.statements);
+      const ring05 = full.nodes.find(({ name }) => name === 'ring-05');
+      assert.deepEqual(ring05?.openIncidents, [{ title: 'Ring down' }]);
+      assert.deepEqual(ring05?.recentChanges, [{ summary: 'Deploy ring-05' }]);
+      // In a ring, every other member depends on each member; the db breaks all twelve.
+      assert.equal(ring05?.blastRadius.count, 11);
+      assert.equal(full.nodes.find(({ name }) => name === 'db')?.blastRadius.count, 12);
+    } finally {
+      services.readDb = readDb;
+    }
   });
 });
