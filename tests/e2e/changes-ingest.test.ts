@@ -1,6 +1,7 @@
 // POST /ingest/changes on PostgreSQL (through the JetStream ingestion queue when NATS is there), as a PagerDuty
 // change-event sender uses it: accepted changes show up in `changes`, a retried POST is one change, and every kind of
-// bad request is refused with PagerDuty's answer and a 4xx, counted in /metrics, with nothing appended.
+// bad request is refused with PagerDuty's answer and a 4xx, counted in /metrics, with nothing appended. Embedded
+// (the direct queue), an accepted change is stored before the 202.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { tenantPrefix } from '../../infra/eventstore/stream-name.ts';
@@ -204,5 +205,30 @@ describe('POST /ingest/changes on PostgreSQL', { skip: await backendSkip('postgr
     assert.equal((await send('tenant-b', EXAMPLE)).status, 202);
     const [theirs] = await changesOnce('tenant-b', 1);
     assert.notEqual(theirs?.id, change.id);
+  });
+});
+
+describe('POST /ingest/changes embedded', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer('embedded', 'changes_ingest_embedded');
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  test('the 202 comes once the change is stored; a retried POST is the same change', async () => {
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${server.token({ tenant: 'solo', roles: ['ingest'] })}` };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await fetch(`${server.url}/ingest/changes`, { method: 'POST', headers, body: JSON.stringify(EXAMPLE) });
+      assert.equal(response.status, 202);
+    }
+    const types: string[] = [];
+    for await (const event of server.server.services.eventStore.readAll({ filter: { streamPrefix: tenantPrefix('solo') } })) {
+      types.push(event.type);
+    }
+    assert.deepEqual(types, ['ChangeRecorded']);
   });
 });
