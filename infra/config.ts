@@ -10,7 +10,10 @@ export interface Config {
   readDatabaseUrl?: string;
   eventStoreUrl?: string;
   natsUrl?: string;
-  /** First token(s) of live-event subjects (default `events`); instances that share it see each other's events. */
+  /**
+   * First token(s) of live-event subjects (default `events`) and of the ingestion stream (`<prefix>_ingest`, subjects
+   * `<prefix>._ingest.<kind>`); instances that share it see each other's events and share the ingestion work.
+   */
   natsSubjectPrefix?: string;
   elasticsearchUrl?: string;
   jwtSecret?: string;
