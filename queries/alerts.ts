@@ -111,7 +111,14 @@ export async function getAlerts(db: SqlExecutor, tenant: string, fingerprints: r
   return fingerprints.map((fingerprint) => byFingerprint.get(fingerprint) ?? null);
 }
 
-type IncidentAlertRow = Omit<IncidentAlert, 'alert'> & { alert: Alert | null };
+/** An alert as to_jsonb hands it over: instants as strings. */
+type AlertJson = Omit<Alert, 'startsAt' | 'endsAt' | 'acknowledgedAt' | 'updatedAt'> & {
+  startsAt: string;
+  endsAt: string | null;
+  acknowledgedAt: string | null;
+  updatedAt: string;
+};
+type IncidentAlertRow = Omit<IncidentAlert, 'alert'> & { alert: AlertJson | null };
 
 /** Each incident's linked alerts, in the order they were linked; one statement for all the incidents. */
 export async function getIncidentAlerts(db: SqlExecutor, tenant: string, incidentIds: readonly string[]): Promise<IncidentAlert[][]> {
@@ -136,9 +143,8 @@ export async function getIncidentAlerts(db: SqlExecutor, tenant: string, inciden
   return incidentIds.map((id) => grouped.get(id) ?? []);
 }
 
-/** to_jsonb hands instants over as strings. */
-function fromJson(alert: Alert): Alert {
-  const date = (value: Date | string | null) => (value === null ? null : new Date(value));
+function fromJson(alert: AlertJson): Alert {
+  const date = (value: string | null) => (value === null ? null : new Date(value));
   return {
     ...alert,
     startsAt: new Date(alert.startsAt),

@@ -90,10 +90,12 @@ interface AlertChangesOptions {
  * The changes as an async iterator whose `return()` ends a waiting live query at once (an async generator's would
  * wait behind the pending `next()`). Folds are kept per stream, so an event usually costs one `evolve`.
  */
-function alertChanges({ store, bus, tenant, after, fingerprint }: AlertChangesOptions): AsyncIterableIterator<AlertChangePayload> {
+function alertChanges(options: AlertChangesOptions): AsyncIterableIterator<AlertChangePayload> {
+  const { store, bus, tenant, after, fingerprint } = options;
   // A prefix also matches longer ids (`alert-a` matches `alert-ab`): the stream is compared exactly below.
   const only = fingerprint === undefined ? undefined : alertClientStreamId(fingerprint);
-  const source = liveEvents({ store, bus, tenant, after, filter: { streamPrefix: only ?? streamIdOf(ALERT_CATEGORY, '') } });
+  const streamPrefix = only ?? streamIdOf(ALERT_CATEGORY, '');
+  const source = liveEvents({ store, bus, tenant, after, filter: { streamPrefix } });
   const folds = new Map<string, { state: AlertState; version: number }>();
 
   async function change({ cursor, event }: LiveEvent): Promise<AlertChangePayload | undefined> {
@@ -102,7 +104,8 @@ function alertChanges({ store, bus, tenant, after, fingerprint }: AlertChangesOp
     folds.delete(event.streamId);
     if (fold !== undefined && BigInt(fold.version) === event.revision) {
       // Alert streams hold only what the alert decider emitted.
-      fold = { state: alertDecider.evolve(fold.state, { type: event.type, data: event.data } as AlertEvent), version: fold.version + 1 };
+      const state = alertDecider.evolve(fold.state, { type: event.type, data: event.data } as AlertEvent);
+      fold = { state, version: fold.version + 1 };
     } else {
       fold = await alertAtRevision(store, event.streamId, event.revision);
     }
@@ -132,6 +135,16 @@ function alertChanges({ store, bus, tenant, after, fingerprint }: AlertChangesOp
 
 const unique = <T>(items: readonly T[]) => [...new Set(items)];
 
+/** The alerts with these fingerprints that the read model has, by fingerprint. */
+async function alertsByFingerprint(context: GraphQLContext, tenant: string, fingerprints: readonly string[]) {
+  const alerts = await getAlerts(context.services.readDb, tenant, unique(fingerprints));
+  return new Map(alerts.flatMap((alert) => (alert === null ? [] : [[alert.fingerprint, alert] as const])));
+}
+
+function linkedAlert(link: { incidentId: string; fingerprint: string; linkedAt: Date }, alert: Alert | null | undefined) {
+  return alert ? nodeFromRow(alert) : linkedOnly(link.incidentId, link.fingerprint, link.linkedAt);
+}
+
 export const loaders: Loaders = {
   Incident: {
     /**
@@ -140,36 +153,33 @@ export const loaders: Loaders = {
      */
     async alerts(queries: { obj: IncidentNode }[], context: GraphQLContext): Promise<AlertNode[][]> {
       const { tenant } = requireRole(context, 'read');
-      const db = context.services.readDb;
       const rowIds = unique(queries.flatMap(({ obj }) => (obj.source === 'readModel' ? [obj.id] : [])));
-      const rowLinks = new Map<string, AlertNode[]>();
-      (await getIncidentAlerts(db, tenant, rowIds)).forEach((links, index) => {
-        const nodes = links.map((link) => (link.alert ? nodeFromRow(link.alert) : linkedOnly(link.incidentId, link.fingerprint, link.linkedAt)));
-        rowLinks.set(rowIds[index] as string, nodes);
-      });
-      const snapshots = await Promise.all(queries.map(({ obj }) => (obj.source === 'events' ? obj.snapshot() : undefined)));
-      const fingerprints = unique(snapshots.flatMap((snapshot) => snapshot?.alerts.map((link) => link.fingerprint) ?? []));
-      const known = new Map((await getAlerts(db, tenant, fingerprints)).flatMap((alert) => (alert ? [[alert.fingerprint, alert] as const] : [])));
+      const rowLinks = await getIncidentAlerts(context.services.readDb, tenant, rowIds);
+      const ofRows = new Map(rowIds.map((id, index) => [id, rowLinks[index] ?? []]));
+      const snapshots = await Promise.all(
+        queries.map(({ obj }) => (obj.source === 'events' ? obj.snapshot() : undefined)),
+      );
+      const folded = snapshots.flatMap((snapshot) => snapshot?.alerts ?? []);
+      const known = await alertsByFingerprint(context, tenant, folded.map((link) => link.fingerprint));
       return queries.map(({ obj }, index) => {
         const snapshot = snapshots[index];
-        if (snapshot === undefined) return rowLinks.get(obj.id) ?? [];
-        return snapshot.alerts.map((link) => {
-          const alert = known.get(link.fingerprint);
-          return alert ? nodeFromRow(alert) : linkedOnly(link.incidentId, link.fingerprint, link.linkedAt);
-        });
+        if (snapshot !== undefined) return snapshot.alerts.map((link) => linkedAlert(link, known.get(link.fingerprint)));
+        return (ofRows.get(obj.id) ?? []).map((link) => linkedAlert(link, link.alert));
       });
     },
   },
   Alert: {
     async incident(queries: { obj: AlertNode }[], context: GraphQLContext) {
       const { tenant } = requireRole(context, 'read');
-      const db = context.services.readDb;
       // A folded alert does not know its incident: the read model does.
-      const unknown = unique(queries.flatMap(({ obj }) => (obj.incidentId === undefined ? [obj.fingerprint] : [])));
-      const looked = new Map((await getAlerts(db, tenant, unknown)).flatMap((alert) => (alert ? [[alert.fingerprint, alert.incidentId] as const] : [])));
-      const incidentIds = queries.map(({ obj }) => (obj.incidentId === undefined ? (looked.get(obj.fingerprint) ?? null) : obj.incidentId));
+      const unknown = queries.flatMap(({ obj }) => (obj.incidentId === undefined ? [obj.fingerprint] : []));
+      const looked = await alertsByFingerprint(context, tenant, unknown);
+      const incidentIds = queries.map(({ obj }) =>
+        obj.incidentId === undefined ? (looked.get(obj.fingerprint)?.incidentId ?? null) : obj.incidentId,
+      );
       const wanted = unique(incidentIds.filter((id): id is string => id !== null));
-      const incidents = new Map((await getIncidents(db, tenant, wanted)).flatMap((row) => (row ? [[row.id, row] as const] : [])));
+      const rows = await getIncidents(context.services.readDb, tenant, wanted);
+      const incidents = new Map(rows.flatMap((row) => (row === null ? [] : [[row.id, row] as const])));
       return incidentIds.map((id) => {
         const row = id === null ? undefined : incidents.get(id);
         return row === undefined ? null : incidentNodeFromRow(row);
@@ -214,7 +224,7 @@ export const resolvers: Resolvers = {
           bus,
           tenant,
           after: args.after ?? undefined,
-          fingerprint: args.fingerprint === undefined || args.fingerprint === null ? undefined : idArgument('fingerprint', args.fingerprint),
+          fingerprint: args.fingerprint == null ? undefined : idArgument('fingerprint', args.fingerprint),
         });
       },
       resolve: ({ cursor, alert, event }: AlertChangePayload, _args: unknown, context: GraphQLContext) => ({

@@ -12,10 +12,7 @@ import { alertmanagerRoutes } from './alertmanager.ts';
 import { changesRoutes } from './changes.ts';
 import { eventsV2Routes } from './events-v2.ts';
 
-export interface IngestPluginOptions {
-  queue: IngestQueue;
-}
-
+/** What the plugin and each protocol's routes are given. */
 export interface IngestRouteOptions {
   queue: IngestQueue;
 }
@@ -49,6 +46,7 @@ export function schemaError(errors: FastifySchemaValidationError[]): Error {
       return new ValidationError(field, `must be one of ${allowed.map((value) => JSON.stringify(value)).join(', ')}`);
     }
     case 'pattern':
+      // The ingestion schemas use patterns only to refuse blank text.
       return new ValidationError(field, 'must not be blank');
     default:
       return new ValidationError(field, error.message ?? 'is invalid');
@@ -84,7 +82,7 @@ export function ingestMessage(request: FastifyRequest, kind: string, payload: Js
   };
 }
 
-export async function ingestPlugin(app: FastifyInstance, { queue }: IngestPluginOptions): Promise<void> {
+export async function ingestPlugin(app: FastifyInstance, { queue }: IngestRouteOptions): Promise<void> {
   // JSON only, here: any other content type is a 415, not a string that then fails the schema.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));

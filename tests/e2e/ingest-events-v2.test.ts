@@ -1,9 +1,12 @@
 // POST /ingest/events/v2 end to end on PostgreSQL (and JetStream when NATS is there), with PagerDuty's semantics and
 // answers: trigger / acknowledge / resolve by dedup_key, a trigger for an open key deduplicated, a new alert after a
 // resolve, acknowledge and resolve for no open alert accepted and dropped, a generated key when none is sent, the
-// 202 and 400 bodies, the 512 KB limit, and 20 concurrent identical triggers making one alert.
+// 202 and 400 bodies, the 512 KB limit, a redelivered message appending nothing, and 20 concurrent identical
+// triggers making one alert (through JetStream, and embedded through the direct queue).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { alertIngestHandlers, EVENTS_V2_KIND } from '../../commands/ingest-handlers.ts';
+import type { JsonObject } from '../../infra/eventstore/port.ts';
 import { alertEvents, alertWhen, post, type Posted } from './support/alerts.ts';
 import { backendSkip, startTestServer, type TestServer } from './support/server.ts';
 
@@ -39,6 +42,22 @@ const action = (event_action: string, dedupKey: string) => ({ routing_key: ROUTI
 function accepted(answer: Posted, dedupKey: string): void {
   assert.equal(answer.status, 202, JSON.stringify(answer.body));
   assert.deepEqual(answer.body, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
+}
+
+/** 20 identical triggers at once, then one more alert to know they have all been handled. */
+async function concurrentTriggers(server: TestServer): Promise<void> {
+  const ingest = server.token({ sub: 'nagios', tenant: 'pd-concurrent', roles: ['ingest'] });
+  const viewer = server.token({ sub: 'vic', tenant: 'pd-concurrent', roles: ['viewer'] });
+  const answers = await Promise.all(Array.from({ length: 20 }, () => post(server, ROUTE, ingest, trigger('flood/1'))));
+  for (const answer of answers) accepted(answer, 'flood/1');
+  accepted(await post(server, ROUTE, ingest, trigger('flood/sentinel')), 'flood/sentinel');
+  await alertWhen(server, viewer, 'flood/sentinel');
+  await alertWhen(server, viewer, 'flood/1');
+  const events = await alertEvents(server, 'pd-concurrent');
+  assert.deepEqual(
+    events.filter((event) => event.data.fingerprint === 'flood/1').map((event) => event.type),
+    ['AlertFired'],
+  );
 }
 
 describe('PagerDuty Events v2 on PostgreSQL', { skip: await backendSkip('postgres') }, () => {
@@ -137,18 +156,27 @@ describe('PagerDuty Events v2 on PostgreSQL', { skip: await backendSkip('postgre
     assert.deepEqual((await alertEvents(server, 'pd-unknown')).map((event) => event.data.fingerprint), ['sentinel']);
   });
 
-  test('20 concurrent identical triggers make one alert with one AlertFired', async () => {
-    const { ingest, viewer } = tokens('pd-concurrent');
-    const answers = await Promise.all(Array.from({ length: 20 }, () => post(server, ROUTE, ingest, trigger('flood/1'))));
-    for (const answer of answers) accepted(answer, 'flood/1');
-    accepted(await post(server, ROUTE, ingest, trigger('flood/sentinel')), 'flood/sentinel');
-    await alertWhen(server, viewer, 'flood/sentinel');
-    await alertWhen(server, viewer, 'flood/1');
-    const events = await alertEvents(server, 'pd-concurrent');
-    assert.deepEqual(
-      events.filter((event) => event.data.fingerprint === 'flood/1').map((event) => event.type),
-      ['AlertFired'],
-    );
+  test('20 concurrent identical triggers make one alert with one AlertFired', () => concurrentTriggers(server));
+
+  test('a message delivered again appends nothing, even after its alert moved on', async () => {
+    const { ingest, viewer } = tokens('pd-redelivered');
+    const store = server.server.services.eventStore;
+    const handle = alertIngestHandlers(store)[EVENTS_V2_KIND];
+    const actor = { id: 'nagios', kind: 'service' as const, roles: ['ingest'] };
+    const message = (dedupKey: string, payload: Record<string, unknown>, receivedAt: string) => ({
+      kind: EVENTS_V2_KIND, tenant: 'pd-redelivered', dedupKey, actor, receivedAt, payload: payload as JsonObject,
+    });
+    const triggered = message('m-1', trigger('redelivered'), '2025-03-01T10:00:00.000Z');
+    await handle([triggered]);
+    await handle([triggered]);
+    await handle([message('m-2', action('resolve', 'redelivered'), '2025-03-01T10:05:00.000Z')]);
+    // The trigger once more, as a queue redelivers a message whose ack was lost: not a new episode.
+    await handle([triggered]);
+    accepted(await post(server, ROUTE, ingest, trigger('sentinel')), 'sentinel');
+    await alertWhen(server, viewer, 'sentinel');
+    const events = (await alertEvents(server, 'pd-redelivered')).filter((event) => event.data.fingerprint === 'redelivered');
+    assert.deepEqual(events.map((event) => [event.type, event.data.episode]), [['AlertFired', 1], ['AlertResolved', 1]]);
+    assert.equal((await alertWhen(server, viewer, 'redelivered')).status, 'RESOLVED');
   });
 
   describe("invalid events get PagerDuty's 400, and nothing is appended", () => {
@@ -205,4 +233,19 @@ describe('PagerDuty Events v2 on PostgreSQL', { skip: await backendSkip('postgre
       assert.deepEqual((await alertEvents(server, tenant)).map((event) => event.data.fingerprint), ['valid']);
     });
   });
+});
+
+// Embedded, the queue hands concurrent submits to the handler in one batch: the alert's triggers run one after another.
+describe('PagerDuty Events v2 embedded', () => {
+  let server: TestServer;
+
+  before(async () => {
+    server = await startTestServer('embedded', 'ingest-events-v2');
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  test('20 concurrent identical triggers make one alert with one AlertFired', () => concurrentTriggers(server));
 });
