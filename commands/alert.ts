@@ -6,7 +6,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { alertDecider, type AlertCommand, type AlertState } from '../domain/alert/index.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
 import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
-import { handleCommand, type HandleResult } from './handler.ts';
+import { handleCommand, type HandleOptions, type HandleResult } from './handler.ts';
 import type { CommandContext } from './incident.ts';
 
 export const ALERT_CATEGORY = 'alert';
@@ -45,11 +45,15 @@ export interface Observation {
   key: string;
 }
 
-/** Runs one observation; `context.now` is when the message was received, so a redelivery decides the same. */
+/**
+ * Runs one observation; `context.now` is when the message was received, so a redelivery decides the same. `options`
+ * may say that the alert is probably new (its stream is then not read first) and that no read-back is wanted.
+ */
 export function observeAlert(
   store: EventStore,
   context: CommandContext & { now: Date },
   { command, key }: Observation,
+  options: Pick<HandleOptions, 'assumeNew' | 'readBack'> = {},
 ): Promise<HandleResult<AlertState>> {
   const storeStreamId = alertStreamId(context.tenantId, command.data.fingerprint);
   const full: AlertCommand = { ...command, metadata: { now: context.now.toISOString(), actorId: context.actor.id } };
@@ -62,5 +66,6 @@ export function observeAlert(
       ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
     },
     eventId: (index) => uuidv5(`${storeStreamId}\n${key}\n${index}`, EVENT_ID_NAMESPACE),
+    ...options,
   });
 }

@@ -46,10 +46,18 @@ export interface HandleOptions {
    * (ingestion): ids derived from the message make the redelivery's append a no-op in the store. Default UUID v7.
    */
   eventId?: (index: number) => string;
+  /**
+   * Decide as if the stream were empty and append with `no_stream`, without reading it first: one round trip fewer
+   * for a stream that is indeed new (ingestion's first firings). If it is not, the append is refused and the command
+   * is decided on the stream as read, as if the guess had not been made. Only for callers that mostly guess right.
+   */
+  assumeNew?: boolean;
+  /** Read the appended events back into the result (their positions, recorded instants, hashes); default true. */
+  readBack?: boolean;
 }
 
 export interface HandleResult<State> {
-  /** The events this command appended, as stored (revision, position, hash); [] when it changed nothing. */
+  /** The events this command appended, as stored (revision, position, hash); [] when it changed nothing or unread. */
   events: StoredEvent[];
   state: State;
   /** Number of events in the stream after the command. */
@@ -78,7 +86,7 @@ export async function handleCommand<State, Command, Event extends PersistableEve
   command: Command,
   options: HandleOptions,
 ): Promise<HandleResult<State>> {
-  const { expectedVersion, retries = DEFAULT_RETRIES } = options;
+  const { expectedVersion, retries = DEFAULT_RETRIES, readBack = true } = options;
   const streamId = unqualify(options.metadata.tenantId, storeStreamId);
   // The tenant of the events and of the stream must agree, or a caller could write into another tenant's stream.
   if (streamId === undefined) {
@@ -86,13 +94,29 @@ export async function handleCommand<State, Command, Event extends PersistableEve
   }
   const metadata: NewEventMetadata = { ...options.metadata, schemaVersion: EVENT_SCHEMA_VERSION };
 
+  // A wrong guess that the stream is new costs one refused append; after it, the stream is read as usual.
+  let guessNew = options.assumeNew === true && (expectedVersion ?? 0) === 0;
   for (let attempt = 0; ; attempt++) {
-    const current = await whileUnavailable(retries, () => load(store, decider, storeStreamId));
+    const current = guessNew
+      ? { state: decider.initialState(), version: 0, position: START }
+      : await whileUnavailable(retries, () => load(store, decider, storeStreamId));
     if (expectedVersion !== undefined && current.version !== expectedVersion) {
       throw new ConcurrencyError(streamId, expectedVersion, current.version);
     }
-    const decided = decider.decide(command, current.state);
-    if (decided.length === 0) return { events: [], ...current };
+    let decided: Event[];
+    try {
+      decided = decider.decide(command, current.state);
+    } catch (error) {
+      if (!guessNew) throw error;
+      guessNew = false;
+      continue;
+    }
+    if (decided.length === 0) {
+      // Nothing to do on an empty stream says nothing about the stream as it is.
+      if (!guessNew) return { events: [], ...current };
+      guessNew = false;
+      continue;
+    }
 
     // New ids for every decision: after a conflict the re-decided events are new facts. Within one decision the
     // ids stay fixed, so re-sending an append whose outcome was lost is a no-op in the store, not a duplicate.
@@ -109,6 +133,10 @@ export async function handleCommand<State, Command, Event extends PersistableEve
       appended = await whileUnavailable(retries, () => store.append(storeStreamId, events, { expectedRevision }));
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      if (guessNew) {
+        guessNew = false;
+        continue;
+      }
       const currentVersion = Number(error.actual) + 1;
       if (expectedVersion !== undefined || attempt >= retries) {
         throw new ConcurrencyError(streamId, expectedVersion ?? current.version, currentVersion);
@@ -122,7 +150,8 @@ export async function handleCommand<State, Command, Event extends PersistableEve
     if (appended.nextRevision !== lastRevision) return { events: [], ...current };
     // Read back for what only the store knows: each event's position, recordedAt and hash.
     const range = { fromRevision: BigInt(current.version), toRevision: lastRevision };
-    const stored = await whileUnavailable(retries, () => collect(store.readStream(storeStreamId, range)));
+    const read = () => collect(store.readStream(storeStreamId, range));
+    const stored = readBack ? await whileUnavailable(retries, read) : [];
     return {
       events: stored,
       state: decided.reduce(decider.evolve, current.state),

@@ -1,9 +1,12 @@
 // The alert ingestion handlers, by message kind (infra/ingest/port.ts): an Alertmanager notification or a PagerDuty
 // Events v2 event, as its route validated and queued it, becomes one alert command per alert it mentions. A batch is
-// grouped per alert: each alert's observations run in message order, different alerts side by side.
+// grouped per alert: each alert's observations run in message order, different alerts side by side. An alert the
+// read model does not know is probably new, and its first command appends without reading the stream first.
 import { severityOf, SUMMARY_MAX, type AlertLabels, type JsonValue } from '../domain/alert/index.ts';
 import type { IngestHandler, IngestMessage } from '../infra/ingest/port.ts';
 import type { EventStore } from '../infra/eventstore/port.ts';
+import type { SqlExecutor } from '../infra/sql/port.ts';
+import { knownFingerprints } from '../queries/alerts.ts';
 import { observeAlert, type AlertCommandData, type Observation } from './alert.ts';
 import type { CommandContext } from './incident.ts';
 import { inPool } from './pool.ts';
@@ -162,6 +165,8 @@ function present<T extends JsonValue>(members: Record<string, T | undefined>): R
   return Object.fromEntries(Object.entries(members).filter((member): member is [string, T] => member[1] !== undefined));
 }
 
+const alertKey = (tenant: string, fingerprint: string) => `${tenant}\n${fingerprint}`;
+
 interface Queued {
   context: CommandContext & { now: Date };
   observation: Observation;
@@ -169,10 +174,12 @@ interface Queued {
 
 async function observeAll(
   store: EventStore,
+  readDb: SqlExecutor,
   messages: readonly IngestMessage[],
   commandsOf: (message: IngestMessage) => AlertCommandData[],
 ): Promise<void> {
   const perAlert = new Map<string, Queued[]>();
+  const fingerprints = new Map<string, string[]>();
   for (const message of messages) {
     const context = {
       tenantId: message.tenant,
@@ -184,24 +191,38 @@ async function observeAll(
       // Stable across redeliveries of this message, distinct for every other POST, even of the same body (the
       // queue may drop a retried POST by its dedup key alone, but a later identical notification is news again).
       const key = `${message.dedupKey}@${message.receivedAt}#${index}`;
-      const alert = `${message.tenant}\n${command.data.fingerprint}`;
+      const alert = alertKey(message.tenant, command.data.fingerprint);
       const queued = { context, observation: { command, key } };
       const queue = perAlert.get(alert);
-      if (queue === undefined) perAlert.set(alert, [queued]);
-      else queue.push(queued);
+      if (queue !== undefined) {
+        queue.push(queued);
+        return;
+      }
+      perAlert.set(alert, [queued]);
+      const ofTenant = fingerprints.get(message.tenant);
+      if (ofTenant === undefined) fingerprints.set(message.tenant, [command.data.fingerprint]);
+      else ofTenant.push(command.data.fingerprint);
     });
   }
-  await inPool([...perAlert.values()], ALERTS_IN_FLIGHT, async (queue) => {
-    for (const { context, observation } of queue) await observeAlert(store, context, observation);
+  // One query per tenant of the batch; the read model may lag, and a wrong guess only costs a refused append.
+  const known = new Set<string>();
+  for (const [tenant, ofTenant] of fingerprints) {
+    for (const fingerprint of await knownFingerprints(readDb, tenant, ofTenant)) known.add(alertKey(tenant, fingerprint));
+  }
+  await inPool([...perAlert], ALERTS_IN_FLIGHT, async ([alert, queue]) => {
+    for (const [index, { context, observation }] of queue.entries()) {
+      // Nothing reads the appended events back: ingestion only needs them stored.
+      await observeAlert(store, context, observation, { assumeNew: index === 0 && !known.has(alert), readBack: false });
+    }
   });
 }
 
 export type AlertIngestKind = typeof ALERTMANAGER_KIND | typeof EVENTS_V2_KIND;
 
-/** The handlers to register with the ingestion queue. */
-export function alertIngestHandlers(store: EventStore): Record<AlertIngestKind, IngestHandler> {
+/** The handlers to register with the ingestion queue; `readDb` holds the alerts read model. */
+export function alertIngestHandlers(store: EventStore, readDb: SqlExecutor): Record<AlertIngestKind, IngestHandler> {
   return {
-    [ALERTMANAGER_KIND]: (messages) => observeAll(store, messages, alertmanagerCommands),
-    [EVENTS_V2_KIND]: (messages) => observeAll(store, messages, eventsV2Commands),
+    [ALERTMANAGER_KIND]: (messages) => observeAll(store, readDb, messages, alertmanagerCommands),
+    [EVENTS_V2_KIND]: (messages) => observeAll(store, readDb, messages, eventsV2Commands),
   };
 }

@@ -117,7 +117,7 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     });
     opened.push(() => correlation.stop());
     // Closed before the store: its last batch is appended and acked first.
-    const handlers: IngestHandlers = { ...alertIngestHandlers(eventStore), ...changeIngestHandlers(eventStore) };
+    const handlers: IngestHandlers = { ...alertIngestHandlers(eventStore, readDb), ...changeIngestHandlers(eventStore) };
     const ingest = await openIngestQueue(config, {
       handlers,
       name: 'incident-platform',

@@ -118,6 +118,16 @@ type AlertJson = Omit<Alert, 'startsAt' | 'endsAt' | 'acknowledgedAt' | 'updated
   acknowledgedAt: string | null;
   updatedAt: string;
 };
+/** Which of these fingerprints the read model has an alert for. */
+export async function knownFingerprints(db: SqlExecutor, tenant: string, fingerprints: readonly string[]): Promise<Set<string>> {
+  if (fingerprints.length === 0) return new Set();
+  const { rows } = await db.query<{ fingerprint: string }>(
+    'SELECT fingerprint FROM alerts WHERE tenant_id = $1 AND fingerprint = ANY($2::text[])',
+    [tenant, fingerprints],
+  );
+  return new Set(rows.map((row) => row.fingerprint));
+}
+
 type IncidentAlertRow = Omit<IncidentAlert, 'alert'> & { alert: AlertJson | null };
 
 /** Each incident's linked alerts, in the order they were linked; one statement for all the incidents. */

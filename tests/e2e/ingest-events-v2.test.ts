@@ -161,7 +161,7 @@ describe('PagerDuty Events v2 on PostgreSQL', { skip: await backendSkip('postgre
   test('a message delivered again appends nothing, even after its alert moved on', async () => {
     const { ingest, viewer } = tokens('pd-redelivered');
     const store = server.server.services.eventStore;
-    const handle = alertIngestHandlers(store)[EVENTS_V2_KIND];
+    const handle = alertIngestHandlers(store, server.server.services.readDb)[EVENTS_V2_KIND];
     const actor = { id: 'nagios', kind: 'service' as const, roles: ['ingest'] };
     const message = (dedupKey: string, payload: Record<string, unknown>, receivedAt: string) => ({
       kind: EVENTS_V2_KIND, tenant: 'pd-redelivered', dedupKey, actor, receivedAt, payload: payload as JsonObject,
