@@ -20,7 +20,7 @@ export async function serviceSkip(service: string, probe: () => Promise<void>): 
     return false;
   } catch (error) {
     const reason = `${service} not available: ${(error as Error).message}`;
-    if (required.has(service)) throw new Error(`REQUIRE_SERVICES names ${service}, but ${reason}`);
+    if (required.has(service)) throw new Error(`REQUIRE_SERVICES names ${service}, but ${reason}`, { cause: error });
     console.warn(`SKIPPED: ${reason}`);
     return reason;
   }
