@@ -7,7 +7,7 @@ import { alertDecider, type AlertCommand, type AlertState } from '../domain/aler
 import type { EventStore } from '../infra/eventstore/port.ts';
 import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
 import { handleCommand, type HandleOptions, type HandleResult } from './handler.ts';
-import type { CommandContext } from './incident.ts';
+import { commandMetadata, decisionMetadata, type CommandContext } from './context.ts';
 
 export const ALERT_CATEGORY = 'alert';
 
@@ -56,15 +56,9 @@ export function observeAlert(
   options: Pick<HandleOptions, 'assumeNew' | 'readBack'> = {},
 ): Promise<HandleResult<AlertState>> {
   const storeStreamId = alertStreamId(context.tenantId, command.data.fingerprint);
-  const full: AlertCommand = { ...command, metadata: { now: context.now.toISOString(), actorId: context.actor.id } };
+  const full: AlertCommand = { ...command, metadata: decisionMetadata(context) };
   return handleCommand(store, alertDecider, storeStreamId, full, {
-    metadata: {
-      tenantId: context.tenantId,
-      actor: context.actor,
-      correlationId: context.correlationId ?? key,
-      causationId: context.causationId ?? key,
-      ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
-    },
+    metadata: commandMetadata(context, key),
     eventId: (index) => uuidv5(`${storeStreamId}\n${key}\n${index}`, EVENT_ID_NAMESPACE),
     ...options,
   });

@@ -8,7 +8,7 @@ import { verifyStream, type StreamVerification } from '../infra/eventstore/hash-
 import type { EventStore } from '../infra/eventstore/port.ts';
 import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
 import { handleCommand } from './handler.ts';
-import type { CommandContext } from './incident.ts';
+import { commandMetadata, decisionMetadata, type CommandContext } from './context.ts';
 
 const AUDIT_CATEGORY = 'audit';
 
@@ -32,20 +32,10 @@ async function record(
   context: CommandContext,
   command: CommandWithoutMetadata<AuditCommand>,
 ): Promise<void> {
-  const commandId = uuidv7();
-  const full: AuditCommand = {
-    ...command,
-    metadata: { now: (context.now ?? new Date()).toISOString(), actorId: context.actor.id },
-  };
+  const full: AuditCommand = { ...command, metadata: decisionMetadata(context) };
   // No expected version: reads of one auditor in parallel are independent facts, so a conflict is just retried.
   await handleCommand(store, auditDecider, auditStreamId(context.tenantId, context.actor.id), full, {
-    metadata: {
-      tenantId: context.tenantId,
-      actor: context.actor,
-      correlationId: context.correlationId ?? commandId,
-      causationId: context.causationId ?? commandId,
-      ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
-    },
+    metadata: commandMetadata(context, uuidv7()),
   });
 }
 

@@ -8,9 +8,9 @@ import type { EventStore, Position, StoredEvent } from '../infra/eventstore/port
 import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
 import type { IngestHandler, IngestMessage } from '../infra/ingest/port.ts';
 import { handleCommand } from './handler.ts';
-import type { CommandContext } from './incident.ts';
+import type { CommandContext } from './context.ts';
 import { inPool } from './pool.ts';
-import { commandMetadata } from './service.ts';
+import { commandMetadata } from './context.ts';
 
 export const CHANGE_CATEGORY = 'change';
 /** The ingest message kind of `POST /ingest/changes`. */

@@ -9,26 +9,12 @@ import {
   type ResponderRole,
   type Severity,
 } from '../domain/incident/index.ts';
-import type { Actor, EventStore, Position, StoredEvent } from '../infra/eventstore/port.ts';
+import type { EventStore, Position, StoredEvent } from '../infra/eventstore/port.ts';
 import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
+import { commandMetadata, decisionMetadata, type CommandContext } from './context.ts';
 import { handleCommand } from './handler.ts';
 
 export const INCIDENT_CATEGORY = 'incident';
-
-/** Who is asking, on whose behalf, and in which request: the same for every command of a request. */
-export interface CommandContext {
-  tenantId: string;
-  actor: Actor;
-  /** Ties together everything one request or one alert caused; defaults to the command id. */
-  correlationId?: string;
-  /** The id of the event that triggered the command (policies); defaults to the command id. */
-  causationId?: string;
-  traceparent?: string;
-  /** Why, for the audit trail; commands that carry their own reason (reopen, severity, skip) use it otherwise. */
-  reason?: string;
-  /** The command's clock; defaults to the current time. */
-  now?: Date;
-}
 
 /** Which incident, and optionally the version the caller saw (a mismatch is a ConcurrencyError). */
 export interface IncidentTarget {
@@ -60,21 +46,11 @@ async function run(
   command: CommandWithoutMetadata<IncidentCommand>,
   commandReason?: string | null,
 ): Promise<IncidentCommandResult> {
-  const commandId = uuidv7();
-  const now = (context.now ?? new Date()).toISOString();
-  const full: IncidentCommand = { ...command, metadata: { now, actorId: context.actor.id } };
-  const reason = context.reason ?? (commandReason?.trim() ? commandReason : undefined);
+  const full: IncidentCommand = { ...command, metadata: decisionMetadata(context) };
   const storeStreamId = incidentStreamId(context.tenantId, target.incidentId);
   const result = await handleCommand(store, incidentDecider, storeStreamId, full, {
     expectedVersion: target.expectedVersion,
-    metadata: {
-      tenantId: context.tenantId,
-      actor: context.actor,
-      correlationId: context.correlationId ?? commandId,
-      causationId: context.causationId ?? commandId,
-      ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
-      ...(reason === undefined ? {} : { reason }),
-    },
+    metadata: commandMetadata(context, uuidv7(), commandReason),
   });
   // decide refuses every command but a declaration on a missing incident, so this only narrows the type.
   if (result.state.status === null) throw new IncidentNotFoundError(command.type);

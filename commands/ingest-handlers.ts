@@ -8,7 +8,7 @@ import type { EventStore } from '../infra/eventstore/port.ts';
 import type { SqlExecutor } from '../infra/sql/port.ts';
 import { knownFingerprints } from '../queries/alerts.ts';
 import { observeAlert, type AlertCommandData, type Observation } from './alert.ts';
-import type { CommandContext } from './incident.ts';
+import type { CommandContext } from './context.ts';
 import { inPool } from './pool.ts';
 
 /** Alerts whose commands run at once; each holds a pooled connection for a few round trips. */

@@ -20,8 +20,8 @@ import {
 import { DomainError } from '../domain/shared/errors.ts';
 import { START, type EventStore, type Position, type StoredEvent } from '../infra/eventstore/port.ts';
 import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
-import { handleCommand, type CommandEventMetadata } from './handler.ts';
-import type { CommandContext } from './incident.ts';
+import { handleCommand } from './handler.ts';
+import { commandMetadata, decisionMetadata, type CommandContext } from './context.ts';
 import { inPool } from './pool.ts';
 
 export const SERVICE_CATEGORY = 'service';
@@ -44,23 +44,10 @@ export function serviceStreamId(tenantId: string, name: string): string {
   return qualify(tenantId, streamIdOf(SERVICE_CATEGORY, requireServiceName('name', name)));
 }
 
-/** The metadata of a command's events: who, in which request, and why. */
-export function commandMetadata(context: CommandContext, commandId: string, reason?: string | null): CommandEventMetadata {
-  const why = context.reason ?? (reason?.trim() ? reason : undefined);
-  return {
-    tenantId: context.tenantId,
-    actor: context.actor,
-    correlationId: context.correlationId ?? commandId,
-    causationId: context.causationId ?? commandId,
-    ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
-    ...(why === undefined ? {} : { reason: why }),
-  };
-}
-
 type CommandWithoutMetadata<C> = C extends ServiceCommand ? Omit<C, 'metadata'> : never;
 
 function withMetadata(context: CommandContext, command: CommandWithoutMetadata<ServiceCommand>): ServiceCommand {
-  return { ...command, metadata: { now: (context.now ?? new Date()).toISOString(), actorId: context.actor.id } };
+  return { ...command, metadata: decisionMetadata(context) };
 }
 
 async function run(

@@ -5,7 +5,7 @@ import { silenceDecider, SilenceNotFoundError, type MatcherInput, type Silence, 
 import type { EventStore, Position } from '../infra/eventstore/port.ts';
 import { qualify, streamIdOf } from '../infra/eventstore/stream-name.ts';
 import { handleCommand, type HandleOptions } from './handler.ts';
-import type { CommandContext } from './incident.ts';
+import { commandMetadata, decisionMetadata, type CommandContext } from './context.ts';
 
 export const SILENCE_CATEGORY = 'silence';
 
@@ -27,20 +27,9 @@ async function run(
   command: CommandWithoutMetadata<SilenceCommand>,
   eventId?: HandleOptions['eventId'],
 ): Promise<SilenceCommandResult> {
-  const commandId = uuidv7();
-  const full: SilenceCommand = {
-    ...command,
-    metadata: { now: (context.now ?? new Date()).toISOString(), actorId: context.actor.id },
-  };
+  const full: SilenceCommand = { ...command, metadata: decisionMetadata(context) };
   const result = await handleCommand(store, silenceDecider, silenceStreamId(context.tenantId, silenceId), full, {
-    metadata: {
-      tenantId: context.tenantId,
-      actor: context.actor,
-      correlationId: context.correlationId ?? commandId,
-      causationId: context.causationId ?? commandId,
-      ...(context.traceparent === undefined ? {} : { traceparent: context.traceparent }),
-      ...(context.reason === undefined ? {} : { reason: context.reason }),
-    },
+    metadata: commandMetadata(context, uuidv7()),
     ...(eventId === undefined ? {} : { eventId }),
   });
   // decide refuses every command but a creation on a missing silence, so this only narrows the type.

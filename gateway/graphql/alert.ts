@@ -22,6 +22,7 @@ import { eventEnvelope } from './base.ts';
 import type { GraphQLContext, Loaders, Resolvers } from './context.ts';
 import { idArgument, nodeFromRow as incidentNodeFromRow, type IncidentNode } from './incident-node.ts';
 import { readModelsConsistentWith } from './request.ts';
+import { liveChanges } from './live-changes.ts';
 
 /** Alerts whose fold a subscription keeps; beyond it the least recently changed one is read again if it changes. */
 const FOLDS_KEPT = 128;
@@ -86,10 +87,7 @@ interface AlertChangesOptions {
   fingerprint?: string;
 }
 
-/**
- * The changes as an async iterator whose `return()` ends a waiting live query at once (an async generator's would
- * wait behind the pending `next()`). Folds are kept per stream, so an event usually costs one `evolve`.
- */
+/** Each change of the tenant's alerts, with the alert as that event left it. Folds are kept per stream, so an event usually costs one `evolve`. */
 function alertChanges(options: AlertChangesOptions): AsyncIterableIterator<AlertChangePayload> {
   const { store, bus, tenant, after, fingerprint } = options;
   // A prefix also matches longer ids (`alert-a` matches `alert-ab`): the stream is compared exactly below.
@@ -115,22 +113,7 @@ function alertChanges(options: AlertChangesOptions): AsyncIterableIterator<Alert
     return fold.state.status === null ? undefined : { cursor, event, alert: nodeFromState(fold.state) };
   }
 
-  const iterator: AsyncIterableIterator<AlertChangePayload> = {
-    async next() {
-      for (;;) {
-        const result = await source.next();
-        if (result.done) return { done: true, value: undefined };
-        const payload = await change(result.value);
-        if (payload !== undefined) return { done: false, value: payload };
-      }
-    },
-    async return() {
-      await source.return();
-      return { done: true, value: undefined };
-    },
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
+  return liveChanges(source, change);
 }
 
 const unique = <T>(items: readonly T[]) => [...new Set(items)];

@@ -1,6 +1,7 @@
 // How an incident mutation runs a command: the caller's role checked, the command context built from the token and
 // the request, the command run through commands/incident.ts, and the incident answered as the command left it.
-import type { CommandContext, IncidentCommandResult, IncidentTarget } from '../../commands/incident.ts';
+import type { IncidentCommandResult, IncidentTarget } from '../../commands/incident.ts';
+import type { CommandContext } from '../../commands/context.ts';
 import { ConcurrencyError } from '../../commands/handler.ts';
 import type { EventStore, Position } from '../../infra/eventstore/port.ts';
 import { currentIncident } from '../../queries/incident-history.ts';

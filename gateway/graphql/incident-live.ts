@@ -10,6 +10,7 @@ import type { BusSubscriber } from '../../infra/bus/port.ts';
 import { foldStream, type IncidentFold } from '../../queries/incident-history.ts';
 import { liveEvents, type LiveEvent } from '../../queries/live-events.ts';
 import { nodeFromSnapshot, type IncidentNode } from './incident-node.ts';
+import { liveChanges } from './live-changes.ts';
 
 /** Incidents whose fold a subscription keeps; beyond it the least recently changed one is read again if it changes. */
 const FOLDS_KEPT = 128;
@@ -51,10 +52,7 @@ class Folds {
   }
 }
 
-/**
- * The changes as an async iterator whose `return()` ends a waiting live query at once (an async generator's would
- * wait behind the pending `next()`).
- */
+/** Each change of the tenant's incidents (or of one), with the incident as that event left it. */
 export function incidentChanges(options: IncidentChangesOptions): AsyncIterableIterator<IncidentChangePayload> {
   const { store, bus, tenant, after, incidentId } = options;
   const category = streamIdOf(INCIDENT_CATEGORY, '');
@@ -69,20 +67,5 @@ export function incidentChanges(options: IncidentChangesOptions): AsyncIterableI
     return snapshot === null ? undefined : { cursor, event, incident: nodeFromSnapshot(snapshot) };
   }
 
-  const iterator: AsyncIterableIterator<IncidentChangePayload> = {
-    async next() {
-      for (;;) {
-        const result = await source.next();
-        if (result.done) return { done: true, value: undefined };
-        const payload = await change(result.value);
-        if (payload !== undefined) return { done: false, value: payload };
-      }
-    },
-    async return() {
-      await source.return();
-      return { done: true, value: undefined };
-    },
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
+  return liveChanges(source, change);
 }

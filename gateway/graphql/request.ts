@@ -1,6 +1,6 @@
 // What resolvers of several modules take from a request: the command context of the caller (for commands that
 // record who acted) and read-your-writes (`consistentWith`) over the read models they read.
-import type { CommandContext } from '../../commands/incident.ts';
+import type { CommandContext } from '../../commands/context.ts';
 import type { Position } from '../../infra/eventstore/port.ts';
 import type { Principal } from '../auth/token.ts';
 import type { GraphQLContext } from './context.ts';

@@ -12,7 +12,7 @@ import {
   type ServiceCommandResult,
   type ServiceInput,
 } from '../../commands/service.ts';
-import type { CommandContext } from '../../commands/incident.ts';
+import type { CommandContext } from '../../commands/context.ts';
 import { INCIDENT_STATUSES } from '../../domain/incident/index.ts';
 import { requireServiceName, type DependencyGraph } from '../../domain/service/index.ts';
 import type { EventStore, Position } from '../../infra/eventstore/port.ts';

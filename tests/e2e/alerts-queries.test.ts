@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from 'graphql-ws';
-import { linkAlertToIncident, type CommandContext } from '../../commands/incident.ts';
+import { linkAlertToIncident } from '../../commands/incident.ts';
+import type { CommandContext } from '../../commands/context.ts';
 import { alertEvents, alertWhen, eventually, firing, notification, post, resolved } from './support/alerts.ts';
 import { codes, data, graphql, subscribe, wsClient } from './support/graphql.ts';
 import { declare } from './support/incident.ts';

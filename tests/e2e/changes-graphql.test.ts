@@ -3,7 +3,8 @@
 // suspect changes resolved to the recorded changes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { linkSuspectChange, type CommandContext } from '../../commands/incident.ts';
+import { linkSuspectChange } from '../../commands/incident.ts';
+import type { CommandContext } from '../../commands/context.ts';
 import { tenantPrefix } from '../../infra/eventstore/stream-name.ts';
 import { codes, data, graphql } from './support/graphql.ts';
 import { declare } from './support/incident.ts';

@@ -3,7 +3,8 @@
 // statement per kind of list, whatever the page size.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { linkAlertToIncident, linkSuspectChange, type CommandContext } from '../../commands/incident.ts';
+import { linkAlertToIncident, linkSuspectChange } from '../../commands/incident.ts';
+import type { CommandContext } from '../../commands/context.ts';
 import type { SqlDatabase } from '../../infra/sql/port.ts';
 import { data } from './support/graphql.ts';
 import { declare, run, type IncidentResult } from './support/incident.ts';

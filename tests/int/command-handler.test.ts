@@ -8,16 +8,8 @@ import {
   handleCommand,
   type HandleResult,
 } from '../../commands/handler.ts';
-import {
-  acknowledgeIncident,
-  addIncidentNote,
-  closeIncident,
-  declareIncident,
-  incidentStreamId,
-  reopenIncident,
-  resolveIncident,
-  type CommandContext,
-} from '../../commands/incident.ts';
+import { acknowledgeIncident, addIncidentNote, closeIncident, declareIncident, incidentStreamId, reopenIncident, resolveIncident } from '../../commands/incident.ts';
+import type { CommandContext } from '../../commands/context.ts';
 import {
   incidentDecider,
   IncidentNotFoundError,

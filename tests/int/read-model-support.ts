@@ -1,7 +1,7 @@
 // What the read-model tests share: the real store and the real projection engine running every projection, on
 // PostgreSQL (a fresh database) and on embedded PGlite, and the command context incidents are driven with.
 import { randomBytes } from 'node:crypto';
-import type { CommandContext } from '../../commands/incident.ts';
+import type { CommandContext } from '../../commands/context.ts';
 import { createEmbeddedEventStore } from '../../infra/eventstore/embedded.ts';
 import type { ActorKind, EventStore, Position } from '../../infra/eventstore/port.ts';
 import { createPostgresEventStore } from '../../infra/eventstore/postgres.ts';
