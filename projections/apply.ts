@@ -13,6 +13,17 @@ export class OutOfOrderStatement extends Error {
   override name = 'OutOfOrderStatement';
 }
 
+/** The projection's own batch apply; a failure names the batch's first event, since the projection saw them all. */
+export async function applyBatch(projection: Projection, events: readonly StoredEvent[], tx: SqlExecutor): Promise<void> {
+  const [first] = events;
+  if (projection.applyBatch === undefined || first === undefined) return;
+  try {
+    await projection.applyBatch(events, tx);
+  } catch (cause) {
+    throw new ProjectionApplyError(projection.name, first, cause);
+  }
+}
+
 export async function applySequentially(projection: Projection, events: readonly StoredEvent[], tx: SqlExecutor): Promise<void> {
   for (const event of events) {
     try {

@@ -1,5 +1,7 @@
 // The audit log: every event as auditors page through it (who did what, when and why), one row per event,
 // filterable by stream, actor and time and always in log order.
+import type { StoredEvent } from '../infra/eventstore/port.ts';
+import type { SqlExecutor } from '../infra/sql/port.ts';
 import { ALL_EVENT_TYPES, type Projection } from './projection.ts';
 import { tenantStream } from './tenant-stream.ts';
 
@@ -36,17 +38,41 @@ export function auditLogProjection(): Projection {
     async setup(db) {
       for (const statement of SCHEMA) await db.query(statement);
     },
-    async apply(event, tx) {
-      const { tenantId, streamId } = tenantStream(event);
-      const { actor } = event.metadata;
-      await tx.query(
-        `INSERT INTO audit_log (tenant_id, position, stream_id, revision, event_id, type, actor_id, actor_kind,
-           actor_roles, recorded_at, data, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text[], $10, $11::jsonb, $12::jsonb)
-         ON CONFLICT (tenant_id, position) DO NOTHING`,
-        [tenantId, event.position, streamId, event.revision.toString(), event.id, event.type, actor.id, actor.kind,
-          actor.roles, event.recordedAt, JSON.stringify(event.data), JSON.stringify(event.metadata)],
-      );
+    apply(event, tx) {
+      return insertEntries([event], tx);
     },
+    // A replay writes every event of the log here: one statement per batch instead of one per event.
+    applyBatch: insertEntries,
   };
+}
+
+const COLUMNS = `tenant_id text, position text, stream_id text, revision bigint, event_id uuid, type text, actor_id text,
+  actor_kind text, actor_roles text[], recorded_at timestamptz, data jsonb, metadata jsonb`;
+
+async function insertEntries(events: readonly StoredEvent[], tx: SqlExecutor): Promise<void> {
+  const entries = events.map((event) => {
+    const { tenantId, streamId } = tenantStream(event);
+    const { actor } = event.metadata;
+    return {
+      tenant_id: tenantId,
+      position: event.position,
+      stream_id: streamId,
+      revision: event.revision.toString(),
+      event_id: event.id,
+      type: event.type,
+      actor_id: actor.id,
+      actor_kind: actor.kind,
+      actor_roles: actor.roles,
+      recorded_at: event.recordedAt.toISOString(),
+      data: event.data,
+      metadata: event.metadata,
+    };
+  });
+  await tx.query(
+    `INSERT INTO audit_log (tenant_id, position, stream_id, revision, event_id, type, actor_id, actor_kind, actor_roles,
+       recorded_at, data, metadata)
+     SELECT * FROM jsonb_to_recordset($1::jsonb) AS entry(${COLUMNS})
+     ON CONFLICT (tenant_id, position) DO NOTHING`,
+    [JSON.stringify(entries)],
+  );
 }

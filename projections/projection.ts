@@ -17,4 +17,9 @@ export interface Projection {
   setup(db: SqlExecutor): Promise<void>;
   /** Applies one event inside the engine's transaction, which also stores the checkpoint. */
   apply(event: StoredEvent, tx: SqlExecutor): Promise<void>;
+  /**
+   * Optional: applies a whole batch (the handled events, in log order) in the same transaction, for read models that
+   * can fold a batch into a few statements (counters, append-only logs); `apply` is then not called by the engine.
+   */
+  applyBatch?(events: readonly StoredEvent[], tx: SqlExecutor): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // log from the checkpoint in batches, and retries a failing batch with backoff instead of skipping it.
 import { START, type EventStore, type Position, type StoredEvent } from '../infra/eventstore/port.ts';
 import type { SqlDatabase, SqlSession } from '../infra/sql/port.ts';
-import { applyPipelined, applySequentially, OutOfOrderStatement } from './apply.ts';
+import { applyBatch, applyPipelined, applySequentially, OutOfOrderStatement } from './apply.ts';
 import { chunks, readAhead } from './batches.ts';
 import { advanceCheckpoint, advisoryKey, readPosition, recordFailure, resetCheckpoint } from './checkpoints.ts';
 import { ProjectionLockedError, ProjectionStoppedError } from './errors.ts';
@@ -279,7 +279,8 @@ export class ProjectionRunner {
         // A read model is derived: a crash may lose the last commits, but only read model and checkpoint together,
         // which the next runner replays. Not waiting for the WAL flush makes each batch markedly cheaper.
         await tx.query('SET LOCAL synchronous_commit = off');
-        await (pipelined ? applyPipelined : applySequentially)(projection, batch, tx);
+        const apply = projection.applyBatch ? applyBatch : pipelined ? applyPipelined : applySequentially;
+        await apply(projection, batch, tx);
         await advanceCheckpoint(tx, projection.name, from, to);
       });
     } catch (error) {

@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { createEmbeddedEventStore, openEmbeddedDatabase, type EmbeddedDatabase } from '../../infra/eventstore/embedded.ts';
-import type { EventStore } from '../../infra/eventstore/port.ts';
+import type { EventStore, StoredEvent } from '../../infra/eventstore/port.ts';
 import { createProjectionEngine, type ProjectionEngine } from '../../projections/engine.ts';
+import type { Projection } from '../../projections/projection.ts';
 import {
   appendMany,
   appliedInOrder,
+  COUNTED,
   countedRows,
   countedState,
   countingProjection,
@@ -96,5 +98,51 @@ describe('projection engine, embedded (PGlite)', { timeout: 60_000 }, () => {
       doubled: 0,
       runners: { first: earlier + 60, second: 40 },
     });
+  });
+
+  test('a projection with a batch apply gets each batch of its events once, in log order, all or nothing', async () => {
+    const batches: string[][] = [];
+    let failOnce = true;
+    const batched: Projection = {
+      name: 'batched',
+      handles: [COUNTED],
+      tables: ['batched_events'],
+      async setup(tx) {
+        await tx.query('CREATE TABLE IF NOT EXISTS batched_events (position text COLLATE "C" PRIMARY KEY)');
+      },
+      apply: () => Promise.reject(new Error('the engine must use applyBatch')),
+      async applyBatch(events: readonly StoredEvent[], tx) {
+        await tx.query('INSERT INTO batched_events SELECT unnest($1::text[])', [events.map((event) => event.position)]);
+        // The first batch fails after writing: its rows must be rolled back and the batch retried whole.
+        if (failOnce) {
+          failOnce = false;
+          throw new Error('read model refused the batch');
+        }
+        batches.push(events.map((event) => event.position));
+      },
+    };
+    await appendMany(store, 70);
+    const head = await appendMany(store, 5, IGNORED);
+    const running = createProjectionEngine({
+      store,
+      db,
+      projections: [batched],
+      batchSize: 50,
+      idlePollMs: 50,
+      lockPollMs: 50,
+      retryInitialMs: 20,
+      logger: quiet,
+    });
+    engines.push(running);
+    await running.start();
+    await running.waitForPosition(head, { timeoutMs: 20_000 });
+
+    // A new projection replays the whole shared log, earlier tests' events included.
+    const expected: string[] = [];
+    for await (const event of store.readAll()) if (event.type === COUNTED) expected.push(event.position);
+    assert.deepEqual(batches.flat(), expected);
+    assert.ok(batches.every((batch) => batch.length <= 50));
+    const { rows } = await db.query<{ position: string }>('SELECT position FROM batched_events ORDER BY position');
+    assert.deepEqual(rows.map((row) => row.position), expected);
   });
 });
