@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { linkAlertToIncident, linkSuspectChange } from '../../commands/incident.ts';
 import type { CommandContext } from '../../commands/context.ts';
-import type { SqlDatabase } from '../../infra/sql/port.ts';
 import { data } from './support/graphql.ts';
 import { declare, run, type IncidentResult } from './support/incident.ts';
 import { backendSkip, startTestServer, type TestServer } from './support/server.ts';
+import { counting } from './support/statements.ts';
 
 const INCIDENTS = 50;
 
@@ -48,22 +48,6 @@ interface Nested {
         suspectChanges: Record<string, unknown>[];
       };
     }[];
-  };
-}
-
-/** The read-model database as resolvers reach it, counting the statements they send. */
-function counting(db: SqlDatabase): SqlDatabase & { statements: string[] } {
-  const statements: string[] = [];
-  return {
-    statements,
-    query(text, params) {
-      statements.push(text);
-      return db.query(text, params);
-    },
-    transaction: (work) => db.transaction(work),
-    withConnection: (work) => db.withConnection(work),
-    session: () => db.session(),
-    close: () => db.close(),
   };
 }
 

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { tenantPrefix } from '../../infra/eventstore/stream-name.ts';
-import type { SqlDatabase } from '../../infra/sql/port.ts';
 import { codes, data, graphql } from './support/graphql.ts';
 import { declare } from './support/incident.ts';
 import { backendSkip, startTestServer, type TestServer } from './support/server.ts';
+import { counting } from './support/statements.ts';
 
 // web → api → (auth, db); auth → (db, session); session → (auth, stripe): auth ⇄ session is a cycle, stripe is only
 // ever named as a dependency.
@@ -79,22 +79,6 @@ interface ServiceData {
 }
 
 const names = (services: readonly { name: string }[]) => services.map(({ name }) => name);
-
-/** The read-model database as resolvers reach it, counting the statements they send. */
-function counting(db: SqlDatabase): SqlDatabase & { statements: string[] } {
-  const statements: string[] = [];
-  return {
-    statements,
-    query(text, params) {
-      statements.push(text);
-      return db.query(text, params);
-    },
-    transaction: (work) => db.transaction(work),
-    withConnection: (work) => db.withConnection(work),
-    session: () => db.session(),
-    close: () => db.close(),
-  };
-}
 
 describe('service catalog over GraphQL on PostgreSQL', { skip: await backendSkip('postgres') }, () => {
   let server: TestServer;
