@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { linkSuspectChange } from '../../commands/incident.ts';
 import type { CommandContext } from '../../commands/context.ts';
-import { tenantPrefix } from '../../infra/eventstore/stream-name.ts';
 import { codes, data, graphql } from './support/graphql.ts';
-import { declare } from './support/incident.ts';
+import { declare, tenantLogTypes } from './support/incident.ts';
 import { backendSkip, startTestServer, type TestServer } from './support/server.ts';
 
 const RECORD = `mutation($input: RecordChangeInput!) { recordChange(input: $input) { cursor change {
@@ -31,13 +30,7 @@ describe('changes over GraphQL on PostgreSQL', { skip: await backendSkip('postgr
   let server: TestServer;
   const token = (tenant: string, ...roles: string[]) => server.token({ sub: `${roles[0]}-user`, tenant, roles });
 
-  async function logTypes(tenant: string): Promise<string[]> {
-    const types: string[] = [];
-    for await (const event of server.server.services.eventStore.readAll({ filter: { streamPrefix: tenantPrefix(tenant) } })) {
-      types.push(event.type);
-    }
-    return types;
-  }
+  const logTypes = (tenant: string) => tenantLogTypes(server, tenant);
 
   before(async () => {
     server = await startTestServer('postgres', 'changes_graphql');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { tenantPrefix } from '../../infra/eventstore/stream-name.ts';
 import { data } from './support/graphql.ts';
+import { tenantLogTypes } from './support/incident.ts';
 import { backendSkip, startTestServer, type TestServer } from './support/server.ts';
 
 /** PagerDuty's own example change event, plus the service it changed. */
@@ -67,13 +68,7 @@ describe('POST /ingest/changes on PostgreSQL', { skip: await backendSkip('postgr
     }
   }
 
-  async function logTypes(tenant: string): Promise<string[]> {
-    const types: string[] = [];
-    for await (const event of server.server.services.eventStore.readAll({ filter: { streamPrefix: tenantPrefix(tenant) } })) {
-      types.push(event.type);
-    }
-    return types;
-  }
+  const logTypes = (tenant: string) => tenantLogTypes(server, tenant);
 
   async function rejectedCount(): Promise<number> {
     const text = await (await fetch(`${server.url}/metrics`)).text();

@@ -3,9 +3,8 @@
 // matrix of topology:write; a service's open incidents and recent changes; retirement; and the tenant wall.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { tenantPrefix } from '../../infra/eventstore/stream-name.ts';
 import { codes, data, graphql } from './support/graphql.ts';
-import { declare } from './support/incident.ts';
+import { declare, tenantLogTypes } from './support/incident.ts';
 import { backendSkip, startTestServer, type TestServer } from './support/server.ts';
 import { counting } from './support/statements.ts';
 
@@ -92,13 +91,7 @@ describe('service catalog over GraphQL on PostgreSQL', { skip: await backendSkip
     return (await data<{ service: ServiceData | null }>(server.url, bearer, SERVICE, { name, ...variables })).service;
   }
 
-  async function logTypes(tenant: string): Promise<string[]> {
-    const types: string[] = [];
-    for await (const event of server.server.services.eventStore.readAll({ filter: { streamPrefix: tenantPrefix(tenant) } })) {
-      types.push(event.type);
-    }
-    return types;
-  }
+  const logTypes = (tenant: string) => tenantLogTypes(server, tenant);
 
   before(async () => {
     server = await startTestServer('postgres', 'topology_catalog');

@@ -133,6 +133,12 @@ export function streamEvents(server: TestServer, tenant: string, incidentId: str
  * transaction is still open (other test files share the PostgreSQL server), so this polls; once `cursor` is
  * visible, so is everything appended before it.
  */
+/** The types of every event in a tenant's log, in log order (what a refused request must not have added to). */
+export async function tenantLogTypes(server: TestServer, tenant: string): Promise<string[]> {
+  const events = await collect(server.server.services.eventStore.readAll({ filter: { streamPrefix: tenantPrefix(tenant) } }));
+  return events.map((event) => event.type);
+}
+
 export async function tenantLogUpTo(server: TestServer, tenant: string, cursor: string, timeoutMs = 10_000): Promise<StoredEvent[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
