@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmbeddedEventStore, openEmbeddedDatabase } from '../../infra/eventstore/embedded.ts';
-import type { EventStore } from '../../infra/eventstore/port.ts';
+import type { EventStore, StoredEvent } from '../../infra/eventstore/port.ts';
 import { createPostgresEventStore } from '../../infra/eventstore/postgres.ts';
 import { createPgDatabase } from '../../infra/sql/pg.ts';
 import type { SqlDatabase, SqlExecutor } from '../../infra/sql/port.ts';
@@ -71,6 +71,17 @@ function storeTarget(store: EventStore): BenchTarget {
   };
 }
 
+// Counted in JS per batch and written in one statement, as a counter read model should be.
+async function countEvents(events: readonly StoredEvent[], tx: SqlExecutor): Promise<void> {
+  const counts = new Map<string, number>();
+  for (const { type } of events) counts.set(type, (counts.get(type) ?? 0) + 1);
+  await tx.query(
+    `INSERT INTO bench_event_counts (type, count) SELECT * FROM unnest($1::text[], $2::bigint[])
+     ON CONFLICT (type) DO UPDATE SET count = bench_event_counts.count + excluded.count`,
+    [[...counts.keys()], [...counts.values()]],
+  );
+}
+
 /** The trivial read model of the rebuild figure: how many events of each type. */
 const eventCounts: Projection = {
   name: 'bench_event_counts',
@@ -79,19 +90,8 @@ const eventCounts: Projection = {
   async setup(db) {
     await db.query('CREATE TABLE IF NOT EXISTS bench_event_counts (type text PRIMARY KEY, count bigint NOT NULL)');
   },
-  apply(event, tx) {
-    return this.applyBatch?.([event], tx) ?? Promise.resolve();
-  },
-  // Counted in JS per batch and written in one statement, as a counter read model should be.
-  async applyBatch(events, tx) {
-    const counts = new Map<string, number>();
-    for (const { type } of events) counts.set(type, (counts.get(type) ?? 0) + 1);
-    await tx.query(
-      `INSERT INTO bench_event_counts (type, count) SELECT * FROM unnest($1::text[], $2::bigint[])
-       ON CONFLICT (type) DO UPDATE SET count = bench_event_counts.count + excluded.count`,
-      [[...counts.keys()], [...counts.values()]],
-    );
-  },
+  apply: (event, tx) => countEvents([event], tx),
+  applyBatch: countEvents,
 };
 
 /** The one table a new store has created in an empty database: found, not named, so it follows the schema. */
